@@ -1,0 +1,1 @@
+"""stackchain's composition root: settings, the dependency file, the web server and the CLI."""

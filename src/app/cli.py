@@ -1,0 +1,20 @@
+"""The ``stackchain`` command line."""
+
+import typer
+
+app = typer.Typer(
+    name="stackchain",
+    help="Run Spacelift stacks in dependency order.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Run Spacelift stacks in dependency order."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

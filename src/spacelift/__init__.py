@@ -1,0 +1,1 @@
+"""An async client for Spacelift's GraphQL API."""

@@ -1,0 +1,1 @@
+"""stackchain's Temporal workflows, activities and worker."""
