@@ -1,4 +1,4 @@
-"""Durations as people write them in the dependency file and in settings: ``30s``, ``5m``, ``2h``."""
+"""Durations as people write them in the dependency file and settings: ``30s``, ``5m``, ``2h``."""
 
 import re
 from datetime import timedelta

@@ -41,7 +41,9 @@ class Settings(BaseSettings):
         env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
     )
 
-    spacelift_endpoint: str | None = Field(None, validation_alias=_env("SPACELIFT_API_KEY_ENDPOINT"))
+    spacelift_endpoint: str | None = Field(
+        None, validation_alias=_env("SPACELIFT_API_KEY_ENDPOINT")
+    )
     spacelift_key_id: str | None = Field(None, validation_alias=_env("SPACELIFT_API_KEY_ID"))
     spacelift_key_secret: SecretStr | None = Field(
         None, validation_alias=_env("SPACELIFT_API_KEY_SECRET")
@@ -54,12 +56,16 @@ class Settings(BaseSettings):
     temporal_tls_cert: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_CERT"))
     temporal_tls_key: Path | None = Field(None, validation_alias=_env("TEMPORAL_TLS_KEY"))
 
-    config_path: Path = Field(Path("config/stacks.yaml"), validation_alias=_env("STACKCHAIN_CONFIG"))
+    config_path: Path = Field(
+        Path("config/stacks.yaml"), validation_alias=_env("STACKCHAIN_CONFIG")
+    )
     webhook_secret: SecretStr | None = Field(
         None, validation_alias=_env("STACKCHAIN_WEBHOOK_SECRET")
     )
     api_token: SecretStr | None = Field(None, validation_alias=_env("STACKCHAIN_API_TOKEN"))
-    task_queue: str = Field("stackchain", min_length=1, validation_alias=_env("STACKCHAIN_TASK_QUEUE"))
+    task_queue: str = Field(
+        "stackchain", min_length=1, validation_alias=_env("STACKCHAIN_TASK_QUEUE")
+    )
     poll_interval: Duration = Field(
         timedelta(seconds=60), validation_alias=_env("STACKCHAIN_POLL_INTERVAL")
     )
@@ -81,7 +87,10 @@ class Settings(BaseSettings):
             return self
         parts = urlsplit(self.spacelift_endpoint)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            msg = f"SPACELIFT_API_KEY_ENDPOINT must be a URL such as https://acme.app.spacelift.io, got {self.spacelift_endpoint!r}"
+            msg = (
+                "SPACELIFT_API_KEY_ENDPOINT must be a URL such as "
+                f"https://acme.app.spacelift.io, got {self.spacelift_endpoint!r}"
+            )
             raise ValueError(msg)
         if parts.scheme == "http" and not _is_loopback(parts.hostname):
             msg = "SPACELIFT_API_KEY_ENDPOINT may use http only for a loopback address; use https"
