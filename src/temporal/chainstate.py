@@ -1,0 +1,318 @@
+"""A chain's state machine, free of Temporal so it can be tested directly.
+
+The :class:`~temporal.workflows.chain.DependencyChainWorkflow` feeds it run updates, operator
+commands and the clock, and carries out the effects it asks for (ask a lane for a run, release
+a run, confirm a run). Everything here is deterministic: time comes in as an argument.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporal import runstates
+from temporal.inputs import (
+    ChainInput,
+    ChainSnapshot,
+    ChainStack,
+    ChainStatus,
+    Confirm,
+    OnFailure,
+    RunUpdate,
+    StackProgress,
+    StackState,
+    Trigger,
+)
+
+IN_FLIGHT = frozenset({StackState.TRIGGERED, StackState.RUNNING, StackState.AWAITING_CONFIRMATION})
+UNCHANGED = "no upstream run in this chain changed resources"
+
+
+@dataclass
+class Effects:
+    """What the workflow must do next, collected by the state machine."""
+
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (stack, key)
+    releases: list[tuple[str, str]] = field(default_factory=list)  # (stack, key)
+    confirms: list[tuple[str, str]] = field(default_factory=list)  # (stack, run id)
+
+    def __bool__(self) -> bool:
+        return bool(self.requests or self.releases or self.confirms)
+
+
+class ChainState:
+    """The progress of every stack in one chain."""
+
+    def __init__(self, chain_id: str, req: ChainInput, now: datetime) -> None:
+        self.chain_id = chain_id
+        self.input = req
+        self.stacks: dict[str, ChainStack] = {stack.id: stack for stack in req.stacks}
+        self.run_timeout = timedelta(seconds=req.run_timeout_seconds)
+        snapshot = req.resume
+        self.started_at = snapshot.started_at if snapshot else now
+        self.canceled = snapshot.canceled if snapshot else False
+        self.stopped = snapshot.stopped if snapshot else False
+        self.progress: dict[str, StackProgress] = (
+            dict(snapshot.progress)
+            if snapshot
+            else {stack.id: StackProgress() for stack in req.stacks}
+        )
+        if req.root_stack not in self.stacks:
+            self.progress.setdefault(
+                req.root_stack,
+                StackProgress(
+                    state=StackState.SUCCEEDED,
+                    run_id=req.root_run_id,
+                    has_changes=req.root_has_changes,
+                ),
+            )
+        self.effects = Effects()
+
+    # --- questions -------------------------------------------------------------------------
+    def key(self, stack_id: str) -> str:
+        """The request key of the stack's current attempt: unique per chain, stack and attempt."""
+        return f"{self.chain_id}/{stack_id}/{self.progress[stack_id].attempts}"
+
+    @property
+    def finished(self) -> bool:
+        """True when every stack is in a final state."""
+        return all(progress.state.is_final for progress in self.progress.values())
+
+    @property
+    def status(self) -> ChainStatus:
+        """The chain's overall status."""
+        if self.canceled:
+            return ChainStatus.CANCELED
+        if not self.finished:
+            return ChainStatus.RUNNING
+        if any(p.state == StackState.FAILED for p in self.progress.values()):
+            return ChainStatus.FAILED
+        return ChainStatus.SUCCEEDED
+
+    def stacks_in(self, *states: StackState) -> list[str]:
+        """The chain's stacks in any of ``states``, in the chain's order."""
+        return [stack_id for stack_id, p in self.progress.items() if p.state in states]
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest moment a timer must wake the chain: a retry or a run time-out."""
+        moments = [p.retry_at for p in self.progress.values() if p.retry_at is not None]
+        moments += [
+            p.requested_at + self.run_timeout
+            for p in self.progress.values()
+            if p.state in IN_FLIGHT and p.requested_at is not None
+        ]
+        return min(moments, default=None)
+
+    def snapshot(self) -> ChainSnapshot:
+        """Everything the chain needs to carry on in a new run (continue-as-new)."""
+        return ChainSnapshot(
+            started_at=self.started_at,
+            progress=self.progress,
+            canceled=self.canceled,
+            stopped=self.stopped,
+        )
+
+    def take_effects(self) -> Effects:
+        """Hand the collected effects to the workflow and start a new collection."""
+        effects, self.effects = self.effects, Effects()
+        return effects
+
+    # --- inputs ----------------------------------------------------------------------------
+    def apply_update(self, update: RunUpdate, now: datetime) -> None:
+        """A lane reports on the run serving one of our requests."""
+        progress = self.progress.get(update.stack_id)
+        if progress is None or progress.state not in IN_FLIGHT:
+            return
+        if update.key != self.key(update.stack_id):
+            return  # about an earlier attempt
+        if update.error is not None:
+            self._attempt_failed(
+                update.stack_id, f"trigger failed: {update.error}", now, retry=True
+            )
+            return
+        if update.run_id == progress.run_id and update.state_version < progress.state_version:
+            return  # out of order
+        progress.run_id = update.run_id
+        progress.run_state = update.state
+        progress.state_version = update.state_version
+        progress.has_changes = update.has_changes
+        self._follow_run(update.stack_id, update.state, now)
+
+    def _follow_run(self, stack_id: str, run_state: str, now: datetime) -> None:
+        progress = self.progress[stack_id]
+        if run_state == runstates.RETRYABLE_FAILURE:
+            self._attempt_failed(stack_id, "run FAILED", now, retry=True)
+        elif run_state in runstates.PERSON_ENDED:
+            self._attempt_failed(stack_id, f"run {run_state}", now, retry=False)
+        else:
+            progress.state = runstates.stack_state_for(run_state)
+            if progress.state == StackState.SUCCEEDED:
+                progress.reason = None
+            elif (
+                progress.state == StackState.AWAITING_CONFIRMATION
+                and self.stacks[stack_id].policy.confirm == Confirm.AUTO
+            ):
+                self.request_confirm(stack_id)
+
+    def request_confirm(self, stack_id: str) -> str:
+        """Ask for the stack's UNCONFIRMED run to be confirmed; returns the run id.
+
+        Raises:
+            ValueError: the stack is not waiting for confirmation in this chain.
+        """
+        progress = self.progress.get(stack_id)
+        if progress is None or progress.state != StackState.AWAITING_CONFIRMATION:
+            state = "not in this chain" if progress is None else progress.state.value
+            msg = f"stack {stack_id!r} is not awaiting confirmation ({state})"
+            raise ValueError(msg)
+        assert progress.run_id is not None  # noqa: S101 - set with the UNCONFIRMED update
+        if progress.confirm_sent_for != progress.run_id:
+            progress.confirm_sent_for = progress.run_id
+            self.effects.confirms.append((stack_id, progress.run_id))
+        return progress.run_id
+
+    def cancel(self) -> None:
+        """An operator cancels: nothing more starts, runs in flight are released."""
+        if self.finished:
+            return
+        self.canceled = True
+        for stack_id, progress in self.progress.items():
+            if progress.state in IN_FLIGHT:
+                self.effects.releases.append((stack_id, self.key(stack_id)))
+            if not progress.state.is_final:
+                progress.state = StackState.CANCELED
+                progress.reason = "chain canceled"
+                progress.retry_at = None
+
+    def tick(self, now: datetime) -> None:
+        """Let time pass: expire runs, settle what waits on upstreams, start what is ready."""
+        for stack_id, progress in self.progress.items():
+            started = progress.requested_at
+            if progress.state in IN_FLIGHT and started and now >= started + self.run_timeout:
+                self.effects.releases.append((stack_id, self.key(stack_id)))
+                self._attempt_failed(stack_id, "run timed out", now, retry=False)
+        self._settle_pending()
+        self._start_ready(now)
+
+    # --- transitions -----------------------------------------------------------------------
+    def _attempt_failed(self, stack_id: str, reason: str, now: datetime, *, retry: bool) -> None:
+        progress = self.progress[stack_id]
+        policy = self.stacks[stack_id].policy
+        if retry and progress.attempts <= policy.retries and not (self.stopped or self.canceled):
+            backoff = policy.retry_backoff_seconds * 2 ** (progress.attempts - 1)
+            progress.state = StackState.PENDING
+            progress.retry_at = now + timedelta(seconds=backoff)
+            progress.reason = f"{reason}; retry {progress.attempts} of {policy.retries}"
+            return
+        progress.state = StackState.FAILED
+        progress.reason = reason
+        if policy.on_failure == OnFailure.STOP_CHAIN:
+            self.stopped = True
+            for other in self.progress.values():
+                if other.state == StackState.PENDING:
+                    other.state = StackState.CANCELED
+                    other.retry_at = None
+                    other.reason = f"chain stopped: {stack_id} failed"
+
+    def _verdict(self, stack_id: str) -> tuple[StackState | None, str | None]:
+        """``(None, None)`` to wait, ``(PENDING, None)`` to go, or a final state and reason."""
+        for upstream in self.stacks[stack_id].upstreams:
+            progress = self.progress[upstream]
+            if progress.state == StackState.CANCELED:
+                return StackState.CANCELED, f"upstream {upstream} canceled"
+            if progress.state in {StackState.FAILED, StackState.SKIPPED} and not self._done(
+                upstream
+            ):
+                return StackState.SKIPPED, f"upstream {upstream} {progress.state.value}"
+            if not progress.state.is_final:
+                return None, None
+        return StackState.PENDING, None
+
+    def _done(self, stack_id: str) -> bool:
+        """True when the stack lets its dependents go."""
+        progress = self.progress[stack_id]
+        if progress.state == StackState.SUCCEEDED:
+            return True
+        if progress.state == StackState.SKIPPED:
+            return progress.reason == UNCHANGED
+        if progress.state == StackState.FAILED and stack_id in self.stacks:
+            return self.stacks[stack_id].policy.on_failure == OnFailure.CONTINUE
+        return False
+
+    def _changed(self, stack_id: str) -> bool:
+        progress = self.progress[stack_id]
+        return progress.has_changes or progress.state == StackState.FAILED
+
+    def _settle_pending(self) -> None:
+        """Skip or cancel pending stacks whose upstreams decided it; settles whole sub-trees."""
+        for stack in self.stacks.values():  # the chain's stacks come in topological order
+            progress = self.progress[stack.id]
+            if progress.state != StackState.PENDING or progress.attempts > 0:
+                continue
+            verdict, reason = self._verdict(stack.id)
+            if verdict in {StackState.SKIPPED, StackState.CANCELED}:
+                progress.state, progress.reason = verdict, reason
+            elif (
+                verdict == StackState.PENDING
+                and stack.policy.trigger == Trigger.ON_CHANGE
+                and stack.upstreams
+                and not any(self._changed(upstream) for upstream in stack.upstreams)
+            ):
+                progress.state, progress.reason = StackState.SKIPPED, UNCHANGED
+
+    def _start_ready(self, now: datetime) -> None:
+        if self.stopped or self.canceled:
+            return
+        slots = self.input.max_parallel - len(self.stacks_in(*IN_FLIGHT))
+        for stack in self.stacks.values():
+            if slots <= 0:
+                return
+            progress = self.progress[stack.id]
+            if progress.state != StackState.PENDING:
+                continue
+            if progress.retry_at is not None and progress.retry_at > now:
+                continue
+            if progress.attempts == 0 and self._verdict(stack.id)[0] != StackState.PENDING:
+                continue
+            progress.attempts += 1
+            progress.state = StackState.TRIGGERED
+            progress.requested_at = now
+            progress.retry_at = None
+            progress.run_state = None
+            progress.state_version = 0
+            self.effects.requests.append((stack.id, self.key(stack.id)))
+            slots -= 1
+
+    # --- the status document ---------------------------------------------------------------
+    def document(self, run_url: "RunUrl", finished_at: datetime | None) -> dict[str, Any]:
+        """The chain as ``GET /api/v1/chains/{id}`` and the ``status`` query show it."""
+        stacks = {}
+        for stack_id, progress in self.progress.items():
+            stack = self.stacks.get(stack_id)
+            stacks[stack_id] = {
+                "state": progress.state.value,
+                "run_id": progress.run_id,
+                "run_url": run_url(stack_id, progress.run_id) if progress.run_id else None,
+                "attempts": progress.attempts,
+                "depends_on": list(stack.upstreams) if stack else [],
+                "reason": progress.reason,
+            }
+        return {
+            "chain_id": self.chain_id,
+            "root_stack": self.input.root_stack,
+            "root_run_id": self.input.root_run_id,
+            "status": self.status.value,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": finished_at.isoformat() if finished_at else None,
+            "stacks": stacks,
+        }
+
+
+class RunUrl:
+    """Builds a run's web address: ``<endpoint>/stack/<id>/run/<run>``."""
+
+    def __init__(self, endpoint: str) -> None:
+        self.endpoint = endpoint.rstrip("/")
+
+    def __call__(self, stack_id: str, run_id: str) -> str | None:
+        """The run's URL, or None when no endpoint is known."""
+        return f"{self.endpoint}/stack/{stack_id}/run/{run_id}" if self.endpoint else None

@@ -1,0 +1,87 @@
+"""How the web server and the activities reach workflows: start chains, signal lanes.
+
+Workflows are named by type string here so this module does not import them (the workflows
+import the activities, which import this).
+"""
+
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from temporal import search_attributes
+from temporal.inputs import (
+    CHAIN_WORKFLOW,
+    LANE_WORKFLOW,
+    ChainInput,
+    ChainStatus,
+    LaneInput,
+    RunEvent,
+    RunRequest,
+    lane_id,
+)
+
+
+def root_chain_id(stack_id: str, run_id: str) -> str:
+    """The id of the chain a root run starts: duplicates of the same event collapse into it."""
+    return f"chain-{stack_id}-{run_id}"
+
+
+def manual_chain_id(stack_id: str, suffix: str) -> str:
+    """The id of a chain an operator starts."""
+    return f"chain-{stack_id}-manual-{suffix}"
+
+
+async def signal_lane(
+    client: Client,
+    *,
+    task_queue: str,
+    stack_id: str,
+    poll_interval: timedelta,
+    signal: str,
+    arg: RunEvent | RunRequest,
+) -> None:
+    """Signal a stack's lane, starting it if it is not running (signal-with-start).
+
+    Needs only the Temporal server, not a worker: the signal waits in the lane's history.
+    """
+    await client.start_workflow(
+        LANE_WORKFLOW,
+        LaneInput(stack_id=stack_id, poll_interval_seconds=poll_interval.total_seconds()),
+        id=lane_id(stack_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal=signal,
+        start_signal_args=[arg],
+        static_summary=f"lane of stack {stack_id}",
+    )
+
+
+async def start_chain(
+    client: Client, *, task_queue: str, chain_id: str, req: ChainInput
+) -> WorkflowHandle[object, object]:
+    """Start a chain; a chain already started under the same id is returned, not duplicated."""
+    stacks = [req.root_stack, *(stack.id for stack in req.stacks if stack.id != req.root_stack)]
+    commit = f" @ {req.root_commit[:12]}" if req.root_commit else ""
+    return await client.start_workflow(
+        CHAIN_WORKFLOW,
+        req,
+        id=chain_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(search_attributes.ROOT_STACK, req.root_stack),
+                SearchAttributePair(search_attributes.STACKS, stacks),
+                SearchAttributePair(search_attributes.STATUS, ChainStatus.RUNNING.value),
+            ]
+        ),
+        static_summary=f"{req.root_stack}{commit}: {len(req.stacks)} stacks",
+        static_details=f"root run {req.root_run_id or 'manual'}; stacks: {', '.join(stacks)}",
+    )

@@ -1,0 +1,265 @@
+"""The data that crosses workflow boundaries: workflow inputs, signals and activity arguments.
+
+Frozen dataclasses of plain types, so Temporal's JSON converter carries them and replays stay
+deterministic. New fields get defaults, so histories recorded before a field existed still replay.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+CHAIN_WORKFLOW = "DependencyChain"
+LANE_WORKFLOW = "StackLane"
+
+
+def lane_id(stack_id: str) -> str:
+    """The workflow id of a stack's lane: one per stack, so its runs are serialised."""
+    return f"stack-{stack_id}"
+
+
+class StackState(StrEnum):
+    """A stack's state within one chain, as operators see it."""
+
+    PENDING = "pending"
+    TRIGGERED = "triggered"
+    RUNNING = "running"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CANCELED = "canceled"
+
+    @property
+    def is_final(self) -> bool:
+        """True once nothing more will happen to the stack in this chain."""
+        return self in _FINAL_STACK_STATES
+
+
+_FINAL_STACK_STATES = {
+    StackState.SUCCEEDED,
+    StackState.FAILED,
+    StackState.SKIPPED,
+    StackState.CANCELED,
+}
+
+
+class ChainStatus(StrEnum):
+    """A chain's overall status."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+class OnFailure(StrEnum):
+    """What a stack's final failure does to the rest of the chain."""
+
+    SKIP_DEPENDENTS = "skip_dependents"
+    CONTINUE = "continue"
+    STOP_CHAIN = "stop_chain"
+
+
+class Confirm(StrEnum):
+    """What happens to a run that stops in UNCONFIRMED."""
+
+    AUTO = "auto"
+    WAIT = "wait"
+
+
+class Trigger(StrEnum):
+    """When a stack runs at all."""
+
+    ALWAYS = "always"
+    ON_CHANGE = "on_change"
+
+
+@dataclass(frozen=True)
+class StackPolicy:
+    """One stack's resolved policy from the dependency file."""
+
+    retries: int = 1
+    retry_backoff_seconds: float = 60.0
+    on_failure: OnFailure = OnFailure.SKIP_DEPENDENTS
+    confirm: Confirm = Confirm.WAIT
+    trigger: Trigger = Trigger.ALWAYS
+
+
+@dataclass(frozen=True)
+class ChainStack:
+    """A stack in a chain: its upstreams within the chain (the root included) and its policy."""
+
+    id: str
+    upstreams: list[str] = field(default_factory=list)
+    policy: StackPolicy = field(default_factory=StackPolicy)
+
+
+@dataclass
+class StackProgress:
+    """Where one stack stands in a chain: the chain's working state, and its snapshot unit."""
+
+    state: StackState = StackState.PENDING
+    attempts: int = 0
+    run_id: str | None = None
+    run_state: str | None = None
+    state_version: int = 0
+    has_changes: bool = False
+    reason: str | None = None
+    requested_at: datetime | None = None
+    retry_at: datetime | None = None
+    confirm_sent_for: str | None = None
+
+
+@dataclass(frozen=True)
+class ChainSnapshot:
+    """What a chain carries into its next run when it continues as new."""
+
+    started_at: datetime
+    progress: dict[str, StackProgress]
+    canceled: bool = False
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class ChainInput:
+    """A chain's frozen sub-graph, the root that started it and how to run it."""
+
+    root_stack: str
+    stacks: list[ChainStack]
+    root_run_id: str | None = None
+    root_commit: str | None = None
+    root_has_changes: bool = True
+    max_parallel: int = 4
+    run_timeout_seconds: float = 7200.0
+    spacelift_url: str = ""
+    resume: ChainSnapshot | None = None
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One observed state of a run: from a webhook, or from asking Spacelift."""
+
+    stack_id: str
+    run_id: str
+    state: str
+    run_type: str = "TRACKED"
+    state_version: int | None = None
+    timestamp: datetime | None = None
+    created_at: datetime | None = None
+    has_changes: bool = False
+    commit_sha: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """A chain asks a lane for a run of the lane's stack created at or after ``not_before``."""
+
+    chain_id: str
+    key: str
+    not_before: datetime
+
+
+@dataclass(frozen=True)
+class RunRelease:
+    """A chain no longer needs the run it asked for under ``key``."""
+
+    chain_id: str
+    key: str
+
+
+@dataclass(frozen=True)
+class ConfirmRequest:
+    """A chain asks the lane to confirm ``run_id`` if it waits in UNCONFIRMED."""
+
+    chain_id: str
+    run_id: str
+    note: str = "confirmed by stackchain"
+
+
+@dataclass(frozen=True)
+class RunUpdate:
+    """A lane tells a chain about the run serving its request ``key``."""
+
+    key: str
+    stack_id: str
+    run_id: str | None
+    state: str
+    state_version: int = 0
+    has_changes: bool = False
+    error: str | None = None
+
+
+@dataclass
+class LaneRun:
+    """The run a lane follows and the chain requests it serves: the lane's working state."""
+
+    run_id: str
+    created_at: datetime
+    state: str = "QUEUED"
+    state_version: int = 0
+    has_changes: bool = False
+    last_seen: datetime | None = None
+    last_timestamp: datetime | None = None
+    waiters: dict[str, str] = field(default_factory=dict)
+    confirm_sent: bool = False
+    stop_sent: bool = False
+
+
+@dataclass(frozen=True)
+class LaneInput:
+    """A stack's lane: which stack, how often to ask Spacelift, and state carried over."""
+
+    stack_id: str
+    poll_interval_seconds: float = 60.0
+    current: LaneRun | None = None
+    queued: list[RunRequest] = field(default_factory=list)
+    recent_runs: list[str] = field(default_factory=list)
+    recent_roots: list[str] = field(default_factory=list)
+    served: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    """Activity argument: trigger a tracked run, adopting one a lost answer already created."""
+
+    stack_id: str
+    not_before: datetime
+    known_run_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TriggeredRun:
+    """Activity result: the run that now serves the lane's queued requests."""
+
+    run_id: str
+    created_at: datetime
+    state: str
+    adopted: bool = False
+
+
+@dataclass(frozen=True)
+class RunRef:
+    """Activity argument naming one run, with its last known state."""
+
+    stack_id: str
+    run_id: str
+    state: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class StartChainRequest:
+    """Activity argument: start the chain a root run calls for."""
+
+    stack_id: str
+    run_id: str
+    commit_sha: str | None = None
+    has_changes: bool = True
+
+
+@dataclass(frozen=True)
+class LaneSignal:
+    """Activity argument: deliver a request to a lane, starting the lane if it is not running."""
+
+    stack_id: str
+    request: RunRequest

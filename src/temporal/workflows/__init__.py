@@ -1,0 +1,1 @@
+"""stackchain's workflows: one per module."""

