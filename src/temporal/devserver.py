@@ -96,7 +96,7 @@ class DevServer:
         """Start the server and wait until its frontend answers."""
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         with (
-            self.log_file.open("ab") if self.log_file else open(os.devnull, "wb")  # noqa: PTH123
+            self.log_file.open("ab") if self.log_file else open(os.devnull, "wb")  # noqa: PTH123, ASYNC230
         ) as log:  # the child keeps its own copy of the descriptor
             self._process = await asyncio.create_subprocess_exec(
                 *self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
