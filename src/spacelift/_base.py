@@ -25,7 +25,7 @@ _log = logging.getLogger("spacelift")
 class BaseClient:
     """Holds the transport and the token source; ``SpaceliftClient`` adds the operations."""
 
-    def __init__(  # noqa: PLR0913 - the settings the contract names, all keyword-only
+    def __init__(
         self,
         endpoint: str,
         *,
@@ -73,16 +73,17 @@ class BaseClient:
         return f"{self.endpoint}/stack/{stack_id}/run/{run_id}"
 
     async def _login(self, key_id: str, secret: str, *, where: Where) -> tuple[str, float]:
+        """Exchange the API key for a JWT; a refusal or a garbled answer is AuthenticationError."""
         variables = {"id": key_id, "secret": secret}
         try:
             data = await self._send(ops.API_KEY_USER, variables, None, where)
+            answer = field(data, "apiKeyUser", **where)
+            user = None if answer is None else parse(ApiKeyUser, answer, path="apiKeyUser", **where)
         except (PermissionDeniedError, GraphQLError, UnexpectedResponseError) as exc:
             message = f"the API key could not be exchanged for a token: {exc.message}"
             raise AuthenticationError(message, **where) from None
-        answer = field(data, "apiKeyUser", **where)
-        if answer is None:
+        if user is None:
             raise AuthenticationError("the API key was refused", **where)
-        user = parse(ApiKeyUser, answer, path="apiKeyUser", **where)
         return user.jwt, user.valid_until
 
     async def _send(

@@ -141,6 +141,8 @@ def _unexpected(exc: BaseException) -> str:
         return f"HTTP {exc.code} without a GraphQL answer"
     if isinstance(exc, TransportProtocolError):
         return "the answer is not a GraphQL result (not JSON, or neither data nor errors)"
+    if isinstance(exc, AssertionError):  # gql asserts that an answer without errors has data
+        return "the answer has no data"
     return f"the request failed ({type(exc).__name__})"
 
 
@@ -202,10 +204,9 @@ class GraphQLTransport:
                 extra_args={"headers": headers},
             )
         except (TransportError, TimeoutError, AssertionError) as exc:
-            error = translate(exc, where, secrets)
-            raise error from (
-                cause if isinstance(cause := exc.__cause__, httpx.HTTPError) else None
-            )
+            # No chained cause: gql's and httpx's texts may quote the request or the answer,
+            # secrets included; the error's own (redacted) message carries what matters.
+            raise translate(exc, where, secrets) from None
         if not isinstance(data, dict):
             raise UnexpectedResponseError("the answer has no data", **where)
         return data
