@@ -205,7 +205,7 @@ class Space(_Model):
 
     id: str
     name: str
-    description: str = ""
+    description: str | None = None
     parent_space: str | None = None
     inherit_entities: bool = False
     labels: list[str] = Field(default_factory=list)
