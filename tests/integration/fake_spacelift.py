@@ -7,6 +7,7 @@ tests can inject faults and read exactly what was asked of Spacelift.
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,28 +70,38 @@ class FakeSpacelift:
         self.stops: list[str] = []
         self.drop_events: Callable[[RunEvent], bool] = lambda _event: False
         self.lose_trigger_answer: set[str] = set()
+        self.finish_before_answer: set[str] = set()
+        self.trigger_gates: dict[str, asyncio.Event] = {}
         self.running = 0
         self.most_running = 0
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._changed = asyncio.Event()
 
     def runs_of(self, stack_id: str) -> list[FakeRun]:
         return [run for run in self.runs.values() if run.stack_id == stack_id]
 
     async def trigger_run(self, stack_id: str, *, commit_sha: str | None = None) -> Run:  # noqa: ARG002
+        """Create a run; ``trigger_gates[stack]`` holds the call until the test opens it."""
+        gate = self.trigger_gates.get(stack_id)
+        if gate is not None:
+            await gate.wait()
         outcomes = self.outcomes.get(stack_id, [])
         run = FakeRun(
             stack_id,
-            f"run-{stack_id}-{next(self._ids)}",
+            f"run-{stack_id}-{next(self._ids)}-{uuid.uuid4().hex[:8]}",
             datetime.now(UTC),
             outcomes.pop(0) if outcomes else "FINISHED",
         )
         run.history.append(("QUEUED", 1))
         self.runs[run.id] = run
         self.triggers.append((stack_id, run.id))
+        self._changed.set()
         task = asyncio.create_task(self._drive(run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        if stack_id in self.finish_before_answer:
+            await run.done.wait()  # every event is delivered before the caller learns the id
         if stack_id in self.lose_trigger_answer:
             self.lose_trigger_answer.discard(stack_id)
             raise TransientError(
@@ -110,7 +121,10 @@ class FakeSpacelift:
                 return
             if run.outcome == "UNCONFIRMED":
                 await self._move(run, "UNCONFIRMED")
-                await run.confirmed.wait()
+                await _either(run.confirmed, run.stopped)
+                if run.stopped.is_set():
+                    await self._move(run, "DISCARDED")
+                    return
             await self._move(run, "APPLYING")
             await self._move(run, "FAILED" if run.outcome == "FAILED" else "FINISHED")
         finally:
@@ -123,6 +137,7 @@ class FakeSpacelift:
         run.version += 1
         run.state = state
         run.history.append((state, run.version))
+        self._changed.set()
         event = run_event(run.stack_id, run.model())
         if self.sink is not None and not self.drop_events(event):
             await self.sink(event)
@@ -150,7 +165,27 @@ class FakeSpacelift:
     discard_run = stop_run
     cancel_run = stop_run
 
+    async def wait_for_run(self, stack_id: str, index: int = 0) -> FakeRun:
+        """The stack's ``index``-th run, once it exists."""
+        while len(self.runs_of(stack_id)) <= index:
+            await self._changed.wait()
+            self._changed.clear()
+        return self.runs_of(stack_id)[index]
+
+    async def wait_for_state(self, run: FakeRun, state: str) -> None:
+        """Return once ``run`` has been in ``state``."""
+        while state not in (entry for entry, _ in run.history):
+            await self._changed.wait()
+            self._changed.clear()
+
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+async def _either(*events: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(event.wait()) for event in events]
+    _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

@@ -141,7 +141,8 @@ class DependencyChainWorkflow:
         )
 
     def _lane(self, stack_id: str) -> workflow.ExternalWorkflowHandle[StackLaneWorkflow]:
-        return workflow.get_external_workflow_handle_for(StackLaneWorkflow.run, lane_id(stack_id))
+        lane = lane_id(workflow.info().task_queue, stack_id)
+        return workflow.get_external_workflow_handle_for(StackLaneWorkflow.run, lane)
 
     @property
     def _id(self) -> str:
