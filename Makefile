@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench format clean
+.PHONY: run test lint bench format clean schema
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,3 +33,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .stackchain
+
+# The JSON Schema of config/stacks.yaml, generated from the models (a test fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/python -m app.stackfile.schema > config/stacks.schema.json
