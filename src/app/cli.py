@@ -2,6 +2,8 @@
 
 import typer
 
+from app import cli_stackfile
+
 app = typer.Typer(
     name="stackchain",
     help="Run Spacelift stacks in dependency order.",
@@ -13,6 +15,9 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Run Spacelift stacks in dependency order."""
+
+
+cli_stackfile.register(app)
 
 
 def main() -> None:
