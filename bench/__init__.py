@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench`` runs every module's ``BENCHMARKS`` (see ``_harness``)."""
