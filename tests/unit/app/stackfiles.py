@@ -1,6 +1,7 @@
 """Helpers that write dependency files for the tests."""
 
 import textwrap
+from dataclasses import dataclass, field
 
 from app.stackfile import Problem, StackGraph, check_stack_file, parse_stack_graph
 
@@ -27,3 +28,19 @@ def only(text: str) -> Problem:
     problems = problems_of(text)
     assert len(problems) == 1, [str(p) for p in problems]
     return problems[0]
+
+
+@dataclass
+class FakeStack:
+    """What app.stackfile reads of a spacelift.Stack."""
+
+    id: str
+    depends_on: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+
+    def label_dependencies(self) -> list[str]:
+        return [
+            label.removeprefix("depends-on:")
+            for label in self.labels
+            if label.startswith("depends-on:")
+        ]

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from app import cli_stackfile
 from app.cli import app
-from app.settings import get_settings
-from tests.unit.app.stackfiles import yaml_of
+from app.settings import Settings, get_settings
+from spacelift import SpaceliftError
+from tests.unit.app.stackfiles import FakeStack, yaml_of
 
 runner = CliRunner()
 DIAMOND = {
@@ -171,3 +173,52 @@ def test_graph_formats(config: Path, fmt: str, start: str) -> None:
 def test_wrong_usage_is_exit_2(args: list[str]) -> None:
     """Bad options or a missing argument are wrong usage: exit 2."""
     assert runner.invoke(app, args).exit_code == 2
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Spacelift account configured in the environment (the client itself is faked)."""
+    monkeypatch.setenv("SPACELIFT_API_KEY_ENDPOINT", "https://acme.app.spacelift.io")
+    monkeypatch.setenv("SPACELIFT_API_TOKEN", "t0k")
+
+
+def _spacelift_has(monkeypatch: pytest.MonkeyPatch, *stacks: FakeStack) -> None:
+    async def list_stacks(settings: Settings) -> list[FakeStack]:
+        assert settings.spacelift_endpoint == "https://acme.app.spacelift.io"
+        return list(stacks)
+
+    monkeypatch.setattr(cli_stackfile, "_list_stacks", list_stacks)
+
+
+@pytest.mark.usefixtures("account")
+def test_remote_all_found_with_a_warning(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--remote passes when every stack exists; a disagreeing native dependency only warns."""
+    remote = [FakeStack(name) for name in ("network", "database", "storage")]
+    _spacelift_has(monkeypatch, *remote, FakeStack("app", depends_on=["network"]))
+    result = runner.invoke(app, ["validate", "--config", str(config), "--remote"])
+    assert result.exit_code == 0
+    assert result.stdout.endswith("every stack found in Spacelift\n")
+    assert f"{config}:9: warning: stack 'app': Spacelift's native dependencies" in result.stderr
+
+
+@pytest.mark.usefixtures("account")
+def test_remote_missing_stack(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--remote fails with exit 1 when a stack of the file is not in Spacelift."""
+    _spacelift_has(monkeypatch, FakeStack("network"), FakeStack("database"), FakeStack("app"))
+    result = runner.invoke(app, ["validate", "--config", str(config), "--remote", "-o", "json"])
+    assert result.exit_code == 1
+    [problem] = json.loads(result.stdout)["problems"]
+    assert (problem["stack"], problem["level"]) == ("storage", "remote")
+
+
+@pytest.mark.usefixtures("account")
+def test_remote_unreachable(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Spacelift error during --remote is exit 1 with the client's message."""
+
+    async def list_stacks(settings: Settings) -> list[FakeStack]:  # noqa: ARG001
+        raise SpaceliftError("connection refused", operation="list_stacks")
+
+    monkeypatch.setattr(cli_stackfile, "_list_stacks", list_stacks)
+    result = runner.invoke(app, ["validate", "--config", str(config), "--remote"])
+    assert result.exit_code == 1
+    assert "Spacelift did not answer: list_stacks: connection refused" in result.stderr

@@ -1,7 +1,5 @@
 """The drawings (JSON, Mermaid, DOT) and the comparison with Spacelift's own stacks."""
 
-from dataclasses import dataclass, field
-
 from app.stackfile import (
     Level,
     Severity,
@@ -11,7 +9,7 @@ from app.stackfile import (
     to_json,
     to_mermaid,
 )
-from tests.unit.app.stackfiles import graph_of
+from tests.unit.app.stackfiles import FakeStack, graph_of
 
 GRAPH = {"network": [], "database": ["network"], "app-api": ["database"], "end": ["app-api"]}
 
@@ -62,20 +60,6 @@ def test_dot() -> None:
     assert '    "a";\n' in text
     assert '    "a" -> "b";\n' in text
     assert text.endswith("}\n")
-
-
-@dataclass
-class FakeStack:
-    id: str
-    depends_on: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-
-    def label_dependencies(self) -> list[str]:
-        return [
-            label.removeprefix("depends-on:")
-            for label in self.labels
-            if label.startswith("depends-on:")
-        ]
 
 
 def test_missing_stack_is_an_error_at_its_line() -> None:
