@@ -6,9 +6,8 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -86,7 +85,8 @@ class Engine:
     def planner(self, req: StartChainRequest) -> ChainInput | None:
         """Records every root the lanes found; plans from ``plans``."""
         self.planned.append(req)
-        return self.plans.get(req.stack_id)
+        plan = self.plans.get(req.stack_id)
+        return None if plan is None else replace(plan, root_run_id=req.run_id)
 
     async def start(self, req: ChainInput) -> WorkflowHandle[Any, Any]:
         chain_id = workflows.manual_chain_id(req.root_stack, uuid.uuid4().hex[:8])

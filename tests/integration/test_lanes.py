@@ -1,0 +1,173 @@
+"""The races a lane must survive: lost, repeated and reordered events, fast runs, lost
+answers, roots, and chains that overlap on a stack."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.service import RPCError
+
+from temporal import client as workflows
+from temporal.inputs import Confirm, RunEvent, StackPolicy
+from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
+from tests.integration.conftest import Engine, EngineFactory, eventually, graph_input, stack_state
+
+GRAPH = {"database": ["network"], "app": ["database"]}
+
+
+def _one_run_per_trigger(engine: Engine) -> None:
+    stacks = [stack for stack, _ in engine.spacelift.triggers]
+    assert len(stacks) == len(set(stacks)), f"a stack was triggered twice: {stacks}"
+
+
+async def test_lost_webhooks_are_recovered_by_polling(engine_factory: EngineFactory) -> None:
+    """With every webhook lost, the chain still finishes by asking Spacelift."""
+    async with engine_factory(poll_interval=timedelta(milliseconds=300)) as engine:
+        engine.spacelift.drop_events = lambda _event: True
+        result = await engine.run(graph_input("network", GRAPH))
+
+    assert result["status"] == "succeeded"
+    _one_run_per_trigger(engine)
+
+
+async def test_duplicate_and_reordered_events_have_one_effect(engine: Engine) -> None:
+    """Every event delivered twice and the previous one again after it: same outcome, no roots."""
+    previous: dict[str, RunEvent] = {}
+    deliver = engine.deliver
+
+    async def unruly(event: RunEvent) -> None:
+        await deliver(event)
+        await deliver(event)
+        if event.run_id in previous:
+            await deliver(previous[event.run_id])  # an older state arrives late
+        previous[event.run_id] = event
+
+    engine.spacelift.sink = unruly
+    engine.plans["network"] = graph_input("network", GRAPH)
+    engine.plans["database"] = graph_input("database", {"app": ["database"]})
+    result = await engine.run(graph_input("network", GRAPH))
+
+    assert result["status"] == "succeeded"
+    _one_run_per_trigger(engine)
+    assert engine.planned == []  # no run of ours was mistaken for a root
+
+
+async def test_a_root_delivered_three_times_starts_one_chain(engine: Engine) -> None:
+    """A tracked FINISHED run nobody in stackchain made starts chain-<S>-<run> exactly once."""
+    engine.plans["network"] = graph_input("network", GRAPH)
+    run_id = f"01ROOT{uuid.uuid4().hex[:8].upper()}"
+    event = RunEvent(
+        stack_id="network",
+        run_id=run_id,
+        state="FINISHED",
+        state_version=6,
+        created_at=datetime.now(UTC),
+        has_changes=True,
+        commit_sha="3f1c9a27",
+    )
+    for _ in range(3):
+        await engine.deliver(event)
+
+    handle = engine.client.get_workflow_handle(workflows.root_chain_id("network", run_id))
+    await eventually(lambda: _exists(handle))
+    result = await handle.result()
+
+    assert result["status"] == "succeeded"
+    assert result["root_run_id"] == run_id
+    assert [req.run_id for req in engine.planned] == [run_id]
+    _one_run_per_trigger(engine)
+
+
+async def test_proposed_and_unfinished_runs_start_nothing(engine: Engine) -> None:
+    """Only TRACKED runs that reach FINISHED are roots."""
+    engine.plans["network"] = graph_input("network", GRAPH)
+    base = {"stack_id": "network", "created_at": datetime.now(UTC)}
+    await engine.deliver(RunEvent(run_id="p1", state="FINISHED", run_type="PROPOSED", **base))
+    await engine.deliver(RunEvent(run_id="t1", state="APPLYING", **base))
+    await engine.deliver(RunEvent(run_id="t2", state="FAILED", **base))
+    marker = RunEvent(run_id=f"t3-{uuid.uuid4().hex[:6]}", state="FINISHED", **base)
+    await engine.deliver(marker)  # handled after the three above: the lane is sequential
+
+    await eventually(lambda: _planned(engine, 1))
+    assert [req.run_id for req in engine.planned] == [marker.run_id]
+
+
+async def test_a_fast_run_is_not_mistaken_for_a_root(engine: Engine) -> None:
+    """Events that arrive before runTrigger answers wait for the run id, and start no chain."""
+    engine.spacelift.finish_before_answer.add("database")
+    engine.plans["database"] = graph_input("database", {"app": ["database"]})
+    result = await engine.run(graph_input("network", GRAPH))
+
+    assert result["status"] == "succeeded"
+    assert engine.planned == []
+    _one_run_per_trigger(engine)
+
+
+async def test_a_lost_trigger_answer_adopts_the_run_it_made(engine: Engine) -> None:
+    """runTrigger commits but its answer is lost: the retry adopts that run, making no other."""
+    engine.spacelift.lose_trigger_answer.add("database")
+    result = await engine.run(graph_input("network", GRAPH))
+
+    assert result["status"] == "succeeded"
+    (run,) = engine.spacelift.runs_of("database")
+    assert result["stacks"]["database"]["run_id"] == run.id
+    assert result["stacks"]["database"]["attempts"] == 1
+    _one_run_per_trigger(engine)
+
+
+async def test_overlapping_chains_share_a_run_started_after_both_were_ready(
+    engine: Engine,
+) -> None:
+    """Two chains waiting on the same stack at the same time get one run of it."""
+    gate = asyncio.Event()
+    engine.spacelift.trigger_gates["shared"] = gate
+    first = await engine.start(graph_input("a", {"shared": ["a"]}))
+    await eventually(lambda: _state_is(first, "shared", "triggered"))
+    second = await engine.start(graph_input("b", {"shared": ["b"]}))
+    await eventually(lambda: _state_is(second, "shared", "triggered"))
+    gate.set()
+
+    one, two = await first.result(), await second.result()
+    (run,) = engine.spacelift.runs_of("shared")
+    assert one["stacks"]["shared"]["run_id"] == run.id
+    assert two["stacks"]["shared"]["run_id"] == run.id
+
+
+async def test_a_chain_queues_behind_a_run_that_started_before_it_was_ready(
+    engine: Engine,
+) -> None:
+    """A run created before a chain's upstream finished is not shared: the chain queues."""
+    engine.spacelift.outcomes["shared"] = ["UNCONFIRMED", "FINISHED"]
+    wait = {"shared": StackPolicy(retries=0, confirm=Confirm.WAIT)}
+    first = await engine.start(graph_input("a", {"shared": ["a"]}, policies=wait))
+    await eventually(lambda: _state_is(first, "shared", "awaiting_confirmation"))
+    second = await engine.start(graph_input("b", {"shared": ["b"]}))
+    await eventually(lambda: _state_is(second, "shared", "triggered"))
+    assert len(engine.spacelift.runs_of("shared")) == 1
+
+    await first.execute_update(DependencyChainWorkflow.approve, ApproveRequest("shared"))
+    one, two = await first.result(), await second.result()
+
+    older, newer = engine.spacelift.runs_of("shared")
+    assert one["stacks"]["shared"]["run_id"] == older.id
+    assert two["stacks"]["shared"]["run_id"] == newer.id
+    assert older.finished_at is not None
+    assert newer.created_at >= older.finished_at
+
+
+async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    try:
+        await handle.describe()
+    except RPCError:
+        return False
+    return True
+
+
+async def _planned(engine: Engine, count: int) -> bool:
+    return len(engine.planned) >= count
+
+
+async def _state_is(handle: WorkflowHandle[Any, Any], stack_id: str, state: str) -> bool:
+    return await stack_state(handle, stack_id) == state
