@@ -14,18 +14,12 @@ from app.stackfile.graph import (
     parse_stack_graph,
     read_stack_file,
 )
-from app.stackfile.models import (
-    ChainPolicy,
-    Confirm,
-    OnFailure,
-    StackFileModel,
-    StackPolicy,
-    Trigger,
-)
+from app.stackfile.models import ChainPolicy, StackFileModel, StackPolicy
 from app.stackfile.plan import Plan, PlannedStack
 from app.stackfile.problems import Level, Problem, Severity, StackFileError, UnknownStackError
 from app.stackfile.remote import RemoteStack, compare_with_spacelift
 from app.stackfile.render import to_dot, to_json, to_mermaid
+from temporal.inputs import Confirm, OnFailure, Trigger
 
 __all__ = [
     "ChainPolicy",

@@ -7,13 +7,13 @@ The models describe the file (and generate its JSON Schema); :class:`StackPolicy
 import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from app.durations import SYNTAX_HINT, Duration
+from temporal.inputs import Confirm, OnFailure, Trigger
 
 STACK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 """Spacelift stack ids are slugs; anything else could not be a stack and breaks the drawings."""
@@ -27,28 +27,6 @@ _DURATION_SCHEMA = WithJsonSchema(
     {"type": "string", "pattern": r"^(\d+(ms|s|m|h|d))+$", "description": SYNTAX_HINT}
 )
 FileDuration = Annotated[Duration, _DURATION_SCHEMA]
-
-
-class OnFailure(StrEnum):
-    """What a chain does once a stack's last retry has failed."""
-
-    SKIP_DEPENDENTS = "skip_dependents"
-    CONTINUE = "continue"
-    STOP_CHAIN = "stop_chain"
-
-
-class Confirm(StrEnum):
-    """Who confirms a run that waits in UNCONFIRMED."""
-
-    AUTO = "auto"
-    WAIT = "wait"
-
-
-class Trigger(StrEnum):
-    """When a stack in a chain runs at all."""
-
-    ALWAYS = "always"
-    ON_CHANGE = "on_change"
 
 
 class _FileModel(BaseModel):

@@ -1,15 +1,14 @@
 """A plan: the stacks a chain covers, their upstreams within it, their policies and waves.
 
-Plain frozen data (ids, tuples, numbers and enums) so a workflow can take it as its input:
-:meth:`Plan.to_dict` gives JSON-ready data and :meth:`Plan.from_dict` reads it back.
+Plain frozen data (ids, tuples, numbers and enums); :func:`app.chains.chain_input` turns a
+plan into the frozen input of a ``DependencyChain`` workflow.
 """
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from app.stackfile.models import ChainPolicy, Confirm, OnFailure, StackPolicy, Trigger
+from app.stackfile.models import ChainPolicy, StackPolicy
+from temporal.inputs import Trigger
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,46 +76,3 @@ class Plan:
             "waves": [list(wave) for wave in self.waves],
             "may_skip": list(self.may_skip),
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything in JSON-ready types; durations in seconds."""
-        return {
-            "root": self.root,
-            "include_root": self.include_root,
-            "max_parallel": self.chain.max_parallel,
-            "run_timeout_seconds": self.chain.run_timeout.total_seconds(),
-            "stacks": [
-                {
-                    "id": stack.id,
-                    "wave": stack.wave,
-                    "upstreams": list(stack.upstreams),
-                    "retries": stack.policy.retries,
-                    "retry_backoff_seconds": stack.policy.retry_backoff.total_seconds(),
-                    "on_failure": str(stack.policy.on_failure),
-                    "confirm": str(stack.policy.confirm),
-                    "trigger": str(stack.policy.trigger),
-                }
-                for stack in self.stacks
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Plan":
-        """Read back what :meth:`to_dict` wrote."""
-        stacks = tuple(
-            PlannedStack(
-                id=item["id"],
-                wave=item["wave"],
-                upstreams=tuple(item["upstreams"]),
-                policy=StackPolicy(
-                    retries=item["retries"],
-                    retry_backoff=timedelta(seconds=item["retry_backoff_seconds"]),
-                    on_failure=OnFailure(item["on_failure"]),
-                    confirm=Confirm(item["confirm"]),
-                    trigger=Trigger(item["trigger"]),
-                ),
-            )
-            for item in data["stacks"]
-        )
-        chain = ChainPolicy(data["max_parallel"], timedelta(seconds=data["run_timeout_seconds"]))
-        return cls(data["root"], data["include_root"], chain, stacks)

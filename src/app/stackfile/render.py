@@ -4,7 +4,7 @@ import re
 from typing import Any
 
 from app.stackfile.graph import StackGraph
-from app.stackfile.models import Trigger
+from temporal.inputs import Trigger
 
 _MERMAID_RESERVED = frozenset(
     {"end", "graph", "flowchart", "subgraph", "style", "class", "classdef", "click", "linkstyle"}

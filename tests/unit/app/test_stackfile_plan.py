@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 from app.stackfile import (
     Confirm,
     OnFailure,
-    Plan,
     StackGraph,
     Trigger,
     UnknownStackError,
@@ -127,23 +126,6 @@ def test_on_change_stacks_may_be_skipped() -> None:
         "version: 1\ndefaults: {trigger: on_change}\nstacks:\n  a: {}\n  b: {depends_on: [a]}\n"
     )
     assert graph.plan("a", include_root=True).may_skip == ("b",)
-
-
-def test_plan_round_trips_through_plain_data() -> None:
-    """A plan turns into JSON-ready data and back unchanged (a workflow input later)."""
-    plan = graph_of(DIAMOND).plan("network", include_root=True)
-    data = plan.to_dict()
-    assert Plan.from_dict(data) == plan
-    assert data["stacks"][0] == {
-        "id": "network",
-        "wave": 0,
-        "upstreams": [],
-        "retries": 1,
-        "retry_backoff_seconds": 60.0,
-        "on_failure": "skip_dependents",
-        "confirm": "wait",
-        "trigger": "always",
-    }
 
 
 def test_api_shape() -> None:
