@@ -1,4 +1,4 @@
-"""Connecting to Temporal from the settings: the embedded dev server, a cluster, or Temporal Cloud."""
+"""Connecting to Temporal from settings: the embedded dev server, a cluster or Temporal Cloud."""
 
 from temporalio.client import Client
 from temporalio.service import TLSConfig
