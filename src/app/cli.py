@@ -2,7 +2,7 @@
 
 import typer
 
-from app import cli_stackfile
+from app import cli_runtime, cli_stackfile
 
 app = typer.Typer(
     name="stackchain",
@@ -18,6 +18,7 @@ def _root() -> None:
 
 
 cli_stackfile.register(app)
+cli_runtime.register(app)
 
 
 def main() -> None:
