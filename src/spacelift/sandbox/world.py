@@ -1,0 +1,223 @@
+"""The simulated account's stacks and runs, and every action Spacelift allows on them."""
+
+import dataclasses
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from spacelift.models import RunState, RunType
+from spacelift.sandbox.config import Outcome, SandboxConfig, SandboxStack
+from spacelift.sandbox.lanes import Lane
+from spacelift.sandbox.runs import (
+    RUNNING_STATES,
+    Commit,
+    ConflictError,
+    NotFoundError,
+    RunSource,
+    SimRun,
+    Transition,
+)
+from spacelift.sandbox.runtime import Clock, Tasks
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass
+class ConfigElement:
+    """An environment variable (or mounted file) set on a stack with ``stackConfigAdd``."""
+
+    id: str
+    type: str
+    value: str
+    write_only: bool
+    created_at: float
+
+
+@dataclass(eq=False)
+class StackEntry:
+    """A stack as it is now: its spec, tracked commit, runs (oldest first) and queued outcomes."""
+
+    spec: SandboxStack
+    tracked_commit: Commit
+    runs: list[SimRun] = field(default_factory=list)
+    next_outcomes: deque[Outcome] = field(default_factory=deque)
+    config: dict[str, ConfigElement] = field(default_factory=dict)
+
+    @property
+    def state(self) -> str:
+        """The state of the latest TRACKED run that started, or NONE."""
+        started = [
+            run
+            for run in self.runs
+            if run.type is RunType.TRACKED and run.reached(RunState.PREPARING)
+        ]
+        return started[-1].state.value if started else "NONE"
+
+
+OnTransition = Callable[[StackEntry, SimRun, Transition], None]
+
+
+class World:
+    """Stacks and their runs; every change of a run's state goes through ``on_transition``."""
+
+    def __init__(
+        self, config: SandboxConfig, clock: Clock, tasks: Tasks, on_transition: OnTransition
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        self._on_transition = on_transition
+        self._rng = random.Random(config.seed)  # noqa: S311 - reproducible ids and failures
+        self.stacks = {spec.id: StackEntry(spec, self._commit(spec, 0)) for spec in config.stacks}
+        self._runs: list[SimRun] = []
+        self._lanes = {spec.id: Lane(spec, self._move, tasks) for spec in config.stacks}
+
+    def _commit(self, spec: SandboxStack, number: int, sha: str | None = None) -> Commit:
+        digest = sha or Commit.make_hash(self.config.account, spec.id, number)
+        url = f"https://github.com/{self.config.account}/{spec.repository}/commit/{digest}"
+        return Commit(digest, timestamp=self._clock.now(), url=url)
+
+    def entry(self, stack_id: str) -> StackEntry:
+        """The stack ``stack_id``; ``NotFoundError`` when there is none."""
+        if (entry := self.stacks.get(stack_id)) is None:
+            raise NotFoundError(f"stack {stack_id!r} not found")
+        return entry
+
+    def run(self, stack_id: str, run_id: str) -> SimRun:
+        """The run ``run_id`` of ``stack_id``; ``NotFoundError`` when either is missing."""
+        for run in self.entry(stack_id).runs:
+            if run.id == run_id:
+                return run
+        raise NotFoundError(f"run {run_id!r} of stack {stack_id!r} not found")
+
+    def all_runs(self) -> list[SimRun]:
+        """Every run of every stack, oldest first."""
+        return list(self._runs)
+
+    def set_outcomes(self, stack_id: str, outcomes: Iterable[Outcome]) -> None:
+        """How the stack's next TRACKED runs end, in order (replaces those not used yet)."""
+        self.entry(stack_id).next_outcomes = deque(outcomes)
+
+    def push(self, stack_id: str, commit: Commit | None = None) -> SimRun:
+        """A commit lands on the tracked branch: it becomes the tracked commit and runs."""
+        entry = self.entry(stack_id)
+        number = len(entry.runs) + 1
+        landed = self._commit(entry.spec, number)
+        if commit is not None:  # keep what was given, fill in the URL and time if missing
+            url, at = commit.url or self._commit(entry.spec, 0, commit.hash).url, commit.timestamp
+            landed = dataclasses.replace(commit, url=url, timestamp=at or landed.timestamp)
+        entry.tracked_commit = landed
+        return self._start(entry, RunType.TRACKED, landed, landed.author_login, "push")
+
+    def trigger(
+        self,
+        stack_id: str,
+        *,
+        triggered_by: str,
+        commit_sha: str | None = None,
+        run_type: RunType = RunType.TRACKED,
+    ) -> SimRun:
+        """``runTrigger``: a run of ``commit_sha``, or of the tracked commit."""
+        entry = self.entry(stack_id)
+        if entry.spec.is_disabled:
+            raise ConflictError(f"stack {stack_id!r} is disabled")
+        if run_type not in {RunType.TRACKED, RunType.PROPOSED}:
+            raise ConflictError(f"the sandbox does not run {run_type} runs")
+        commit = entry.tracked_commit
+        if commit_sha is not None and commit_sha != commit.hash:
+            commit = self._commit(entry.spec, 0, commit_sha)
+        return self._start(entry, run_type, commit, triggered_by, "api")
+
+    def retry(self, stack_id: str, run_id: str, *, triggered_by: str) -> SimRun:
+        """``runRetry``: a new TRACKED run of the commit of a run that ended without FINISHED."""
+        run = self.run(stack_id, run_id)
+        if not run.is_terminal or run.state is RunState.FINISHED or run.type is not RunType.TRACKED:
+            msg = f"run {run_id} is a {run.type} run in {run.state}: only a failed tracked run"
+            raise ConflictError(msg + " can be retried")
+        return self._start(self.entry(stack_id), run.type, run.commit, triggered_by, "retry")
+
+    def _start(
+        self, entry: StackEntry, run_type: RunType, commit: Commit, by: str, source: RunSource
+    ) -> SimRun:
+        ordinal = len(entry.runs) + 1
+        run = SimRun(
+            id=self._new_id(),
+            stack_id=entry.spec.id,
+            ordinal=ordinal,
+            type=run_type,
+            commit=commit,
+            branch=entry.spec.branch,
+            created_at=self._clock.now(),
+            triggered_by=by,
+            source=source,
+            outcome=self._outcome(entry, ordinal, run_type),
+            delta=entry.spec.delta,
+        )
+        entry.runs.append(run)
+        self._runs.append(run)
+        self._move(run, RunState.QUEUED, username=by)
+        self._lanes[entry.spec.id].submit(run)
+        return run
+
+    def _outcome(self, entry: StackEntry, ordinal: int, run_type: RunType) -> Outcome:
+        spec = entry.spec
+        if run_type is RunType.TRACKED and entry.next_outcomes:
+            return entry.next_outcomes.popleft()
+        draw = random.Random(f"{self.config.seed}:{spec.id}:{ordinal}").random()  # noqa: S311
+        if draw < spec.failure_rate:
+            return Outcome(spec.failure_phase)
+        return spec.outcome
+
+    def _new_id(self) -> str:
+        """A ULID, as Spacelift's run ids are: milliseconds, then 80 seeded random bits."""
+        value = (int(self._clock.now() * 1000) << 80) | self._rng.getrandbits(80)
+        return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+    def _move(
+        self, run: SimRun, state: RunState, note: str | None = None, username: str | None = None
+    ) -> None:
+        transition = run.record(state, self._clock.now(), note=note, username=username)
+        self._on_transition(self.entry(run.stack_id), run, transition)
+
+    # --- acting on runs -----------------------------------------------------------------------
+
+    def _expect(self, run: SimRun, states: Iterable[RunState], action: str) -> None:
+        allowed = frozenset(states)
+        if run.state not in allowed:
+            names = ", ".join(sorted(allowed))
+            msg = f"could not {action} run {run.id}: it is {run.state}, not {names}"
+            raise ConflictError(msg)
+
+    def confirm(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
+        """``runConfirm``: an UNCONFIRMED run goes on to APPLYING."""
+        run = self.run(stack_id, run_id)
+        self._expect(run, [RunState.UNCONFIRMED], "confirm")
+        self._move(run, RunState.APPLYING, note, by)
+        run.decided.set()
+        return run
+
+    def discard(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
+        """``runDiscard``: an UNCONFIRMED run ends DISCARDED."""
+        run = self.run(stack_id, run_id)
+        self._expect(run, [RunState.UNCONFIRMED], "discard")
+        self._move(run, RunState.DISCARDED, note, by)
+        run.decided.set()
+        return run
+
+    def stop(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
+        """``runStop``: a running run (PREPARING, PLANNING, APPLYING) ends STOPPED."""
+        run = self.run(stack_id, run_id)
+        self._expect(run, RUNNING_STATES, "stop")
+        self._move(run, RunState.STOPPED, note, by)
+        if run.task is not None:
+            run.task.cancel()
+        return run
+
+    def cancel(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
+        """``runCancel``: a QUEUED run ends CANCELED and never starts."""
+        run = self.run(stack_id, run_id)
+        self._expect(run, [RunState.QUEUED], "cancel")
+        self._move(run, RunState.CANCELED, note, by)
+        if run.task is not None:
+            run.task.cancel()
+        return run
