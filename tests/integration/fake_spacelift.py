@@ -70,6 +70,7 @@ class FakeSpacelift:
         self.stops: list[str] = []
         self.drop_events: Callable[[RunEvent], bool] = lambda _event: False
         self.lose_trigger_answer: set[str] = set()
+        self.lost_events = 0
         self.finish_before_answer: set[str] = set()
         self.trigger_gates: dict[str, asyncio.Event] = {}
         self.running = 0
@@ -139,8 +140,12 @@ class FakeSpacelift:
         run.history.append((state, run.version))
         self._changed.set()
         event = run_event(run.stack_id, run.model())
-        if self.sink is not None and not self.drop_events(event):
+        if self.sink is None or self.drop_events(event):
+            return
+        try:
             await self.sink(event)
+        except RuntimeError:  # Temporal unreachable: the webhook is lost, polling recovers it
+            self.lost_events += 1
 
     async def get_run(self, stack_id: str, run_id: str) -> Run:
         run = self.runs.get(run_id)

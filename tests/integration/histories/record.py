@@ -1,0 +1,59 @@
+"""Record workflow histories for the replay test: ``python -m tests.integration.histories.record``.
+
+Re-record only for a deliberate, replay-safe change (see "Changing workflows safely" in the
+README); the point of the stored files is that old histories keep replaying.
+"""
+
+import asyncio
+import json
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client
+
+from temporal.devserver import DevServer
+from temporal.inputs import Confirm, StackPolicy, lane_id
+from temporal.worker import build_worker
+from tests.integration.conftest import Engine, free_port, graph_input
+from tests.integration.fake_spacelift import FakeSpacelift
+
+HERE = Path(__file__).parent
+
+
+async def record() -> None:
+    """A diamond chain with a retry and an auto-confirmed run, and the lane that served it."""
+    with tempfile.TemporaryDirectory() as folder:
+        async with DevServer(Path(folder) / "t.db", port=free_port(), ui_port=None) as server:
+            client = await Client.connect(server.address)
+            fake = FakeSpacelift()
+            queue = f"record-{uuid.uuid4().hex[:6]}"
+            engine = Engine(client, fake, queue, timedelta(seconds=60))
+            fake.sink = engine.deliver
+            fake.outcomes = {"database": ["FAILED", "FINISHED"], "app": ["UNCONFIRMED"]}
+            policies = {
+                "database": StackPolicy(retries=1, retry_backoff_seconds=0.1),
+                "app": StackPolicy(retries=0, confirm=Confirm.AUTO),
+            }
+            graph = {"database": ["network"], "cache": ["network"], "app": ["database", "cache"]}
+            worker = build_worker(
+                client,
+                task_queue=queue,
+                spacelift=fake,
+                planner=engine.planner,
+                poll_interval=engine.poll_interval,
+            )
+            async with worker:
+                handle = await engine.start(graph_input("network", graph, policies=policies))
+                await handle.result()
+                chain = await handle.fetch_history()
+                lane = await client.get_workflow_handle(lane_id(queue, "database")).fetch_history()
+            await fake.aclose()
+    for name, history in (("chain_diamond_retry_confirm", chain), ("lane_database", lane)):
+        stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+        (HERE / f"{name}.json").write_text(json.dumps(stored, indent=1))
+
+
+if __name__ == "__main__":
+    asyncio.run(record())
