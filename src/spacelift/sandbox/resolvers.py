@@ -5,6 +5,7 @@ action raises ``SandboxError``, which the answer carries in its ``errors`` array
 Spacelift does.
 """
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypedDict
@@ -263,8 +264,9 @@ def _resolve_stack_config_add(_: None, info: Info, stack: str, config: View) -> 
     return config_view(element)
 
 
+@functools.cache
 def build_schema() -> GraphQLSchema:
-    """The executable schema: ``schema.graphql`` with these resolvers."""
+    """The executable schema: ``schema.graphql`` with these resolvers (built once)."""
     return make_executable_schema(
         SCHEMA_PATH.read_text(encoding="utf-8"), query, mutation, stack_type, dependency_type
     )

@@ -48,6 +48,8 @@ class Sandbox:
         )
         self.world = World(config, self.clock, self.tasks, self._on_transition)
         self.catalog = Catalog(config, self.world.stacks, self.clock)
+        self.transitions: list[tuple[SimRun, Transition]] = []
+        """Every transition of every run, in the order they happened."""
         self.requests: Counter[str] = Counter()
         """GraphQL requests received, by operation name (those chaos refused included)."""
         self.closed = asyncio.Event()
@@ -71,6 +73,7 @@ class Sandbox:
         await self.webhooks.aclose()
 
     def _on_transition(self, entry: StackEntry, run: SimRun, transition: Transition) -> None:
+        self.transitions.append((run, transition))
         self.webhooks.publish(entry, run, transition)
         self._notify()
 

@@ -155,7 +155,7 @@ class World:
         )
         entry.runs.append(run)
         self._runs.append(run)
-        self._move(run, RunState.QUEUED, username=by)
+        self._move(run, RunState.QUEUED, username=by, at=run.created_at)
         self._lanes[entry.spec.id].submit(run)
         return run
 
@@ -174,9 +174,15 @@ class World:
         return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
     def _move(
-        self, run: SimRun, state: RunState, note: str | None = None, username: str | None = None
+        self,
+        run: SimRun,
+        state: RunState,
+        note: str | None = None,
+        username: str | None = None,
+        at: float | None = None,
     ) -> None:
-        transition = run.record(state, self._clock.now(), note=note, username=username)
+        when = self._clock.now() if at is None else at
+        transition = run.record(state, when, note=note, username=username)
         self._on_transition(self.entry(run.stack_id), run, transition)
 
     # --- acting on runs -----------------------------------------------------------------------
