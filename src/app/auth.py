@@ -1,0 +1,53 @@
+"""Bearer-token auth of ``/api/v1``, and the loopback rule when no token is set."""
+
+import hmac
+import ipaddress
+
+from fastapi import Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.errors import ForbiddenError, UnauthorizedError
+
+bearer = HTTPBearer(auto_error=False, description="STACKCHAIN_API_TOKEN, when it is set.")
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class BindRefusedError(ValueError):
+    """The API would be reachable from other machines without a token."""
+
+
+def check_bind(host: str, *, has_token: bool) -> None:
+    """Refuse a non-loopback address unless ``STACKCHAIN_API_TOKEN`` is set."""
+    if not has_token and not is_loopback(host):
+        msg = (
+            f"refusing to serve the API on {host} without a token: set STACKCHAIN_API_TOKEN, "
+            "or bind to 127.0.0.1"
+        )
+        raise BindRefusedError(msg)
+
+
+def check_bearer(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, token: bytes | None
+) -> None:
+    """Compare the bearer token in constant time; without a token, loopback clients only."""
+    if token is None:
+        client = request.client.host if request.client else ""
+        if not is_loopback(client):
+            msg = "STACKCHAIN_API_TOKEN is not set: the API answers loopback clients only"
+            raise ForbiddenError(msg)
+        return
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        msg = "missing bearer token"
+        raise UnauthorizedError(msg)
+    if not hmac.compare_digest(credentials.credentials.encode(), token):
+        msg = "bad bearer token"
+        raise UnauthorizedError(msg)

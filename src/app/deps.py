@@ -1,0 +1,78 @@
+"""FastAPI dependencies: the app's parts, reached from the request (overridable in tests)."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
+
+from app.auth import bearer, check_bearer
+from app.chain_service import ChainService
+from app.graph_source import GraphSource
+from app.metrics import Metrics
+from app.settings import Settings
+from app.temporal_gateway import TemporalGateway
+from app.webhooks import WebhookHandler
+
+
+@dataclass(frozen=True)
+class AppParts:
+    """Everything a request may need, built once by ``create_app``."""
+
+    settings: Settings
+    gateway: TemporalGateway
+    graphs: GraphSource
+    metrics: Metrics
+    webhooks: WebhookHandler
+    chains: ChainService
+    api_token: bytes | None
+
+
+def get_parts(request: Request) -> AppParts:
+    """The app's parts."""
+    parts: AppParts = request.app.state.parts
+    return parts
+
+
+PartsDep = Annotated[AppParts, Depends(get_parts)]
+
+
+def get_webhooks(parts: PartsDep) -> WebhookHandler:
+    """The webhook handler."""
+    return parts.webhooks
+
+
+def get_chains(parts: PartsDep) -> ChainService:
+    """The chain operations."""
+    return parts.chains
+
+
+def get_graphs(parts: PartsDep) -> GraphSource:
+    """The dependency file."""
+    return parts.graphs
+
+
+def get_metrics(parts: PartsDep) -> Metrics:
+    """The metrics."""
+    return parts.metrics
+
+
+def get_gateway(parts: PartsDep) -> TemporalGateway:
+    """The way to Temporal."""
+    return parts.gateway
+
+
+def require_token(
+    request: Request,
+    parts: PartsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> None:
+    """``/api/v1`` auth: the bearer token when one is set, else loopback clients only."""
+    check_bearer(request, credentials, parts.api_token)
+
+
+WebhooksDep = Annotated[WebhookHandler, Depends(get_webhooks)]
+ChainsDep = Annotated[ChainService, Depends(get_chains)]
+GraphsDep = Annotated[GraphSource, Depends(get_graphs)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+GatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]

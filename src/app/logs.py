@@ -1,0 +1,82 @@
+"""Structured logs: structlog, JSON when not on a terminal, coloured lines when on one.
+
+Every line carries ``chain_id``, ``stack_id`` and ``run_id`` (``None`` until a handler knows them):
+request handlers bind them with :func:`bind_context`. Values under secret-looking keys are
+replaced before rendering, so a careless ``log.info(..., token=...)`` cannot leak one.
+"""
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+
+CONTEXT_KEYS = ("chain_id", "stack_id", "run_id")
+_SECRET_WORDS = ("secret", "token", "password", "authorization", "signature", "api_key")
+
+
+def _redact(_: object, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if any(word in key.lower() for word in _SECRET_WORDS):
+            event[key] = "[redacted]"
+    return event
+
+
+def _with_context_keys(
+    _: object, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    for key in CONTEXT_KEYS:
+        event.setdefault(key, None)
+    return event
+
+
+def configure_logging(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
+    """Set up structlog (and route the standard library's records through the same renderer).
+
+    ``json_lines`` defaults to "stderr is not a terminal".
+    """
+    as_json = not sys.stderr.isatty() if json_lines is None else json_lines
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _with_context_keys,
+        _redact,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+
+
+def bind_context(**values: str | None) -> None:
+    """Bind request-scoped values (``chain_id``, ``stack_id``, ``run_id``) to later lines."""
+    structlog.contextvars.bind_contextvars(**values)
+
+
+def new_request_context(**values: str | None) -> None:
+    """Start a request's context afresh, with the chain, stack and run keys present."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(**dict.fromkeys(CONTEXT_KEYS), **values)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    """A logger for ``name``."""
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger

@@ -1,0 +1,1 @@
+"""The HTTP routes: ``/webhooks``, ``/api/v1``, health and metrics."""

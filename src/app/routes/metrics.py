@@ -1,0 +1,23 @@
+"""``GET /metrics``: Prometheus text, with the chain counts read from Temporal at each scrape."""
+
+import asyncio
+import contextlib
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from app.deps import ChainsDep, MetricsDep
+from app.errors import TemporalUnavailableError
+from temporal.inputs import ChainStatus
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics_text(chains: ChainsDep, metrics: MetricsDep) -> Response:
+    """Every metric in Prometheus' text format (chain counts left stale if Temporal is down)."""
+    with contextlib.suppress(TemporalUnavailableError):
+        counts = await asyncio.gather(*(chains.count(status) for status in ChainStatus))
+        for status, count in zip(ChainStatus, counts, strict=True):
+            metrics.chains.labels(status=status.value).set(count)
+    return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,91 @@
+"""The web server's way to Temporal, every call bounded in time.
+
+The client is handed in or connected on first use; an unreachable Temporal becomes a prompt 503
+rather than a hung request.
+
+The client's own gRPC retries keep trying while Temporal is down; the bound cuts them off. A call
+cut off after Temporal accepted it is answered 503 all the same, and its retry is a duplicate the
+lanes and ``USE_EXISTING`` starts already absorb.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from app.errors import TemporalUnavailableError
+from app.logs import get_logger
+
+T = TypeVar("T")
+TemporalConnector = Callable[[], Awaitable[Client]]
+"""Makes a connected client (``app.temporal_connect.connect_temporal`` bound to settings)."""
+
+DEFAULT_RPC_TIMEOUT = 5.0
+_TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+
+log = get_logger(__name__)
+
+
+def is_transient(error: RPCError) -> bool:
+    """True for errors that say Temporal could not serve now (retry later)."""
+    return error.status in _TRANSIENT
+
+
+class TemporalGateway:
+    """Holds the Temporal client; connects lazily when given a connector instead of a client."""
+
+    def __init__(
+        self,
+        temporal: Client | TemporalConnector,
+        *,
+        timeout: float = DEFAULT_RPC_TIMEOUT,
+    ) -> None:
+        self._client = temporal if isinstance(temporal, Client) else None
+        self._connect = None if isinstance(temporal, Client) else temporal
+        self._lock = asyncio.Lock()
+        self.timeout = timeout
+
+    @property
+    def connected(self) -> bool:
+        """True once a client exists (it may still find the server down)."""
+        return self._client is not None
+
+    async def client(self) -> Client:
+        """The client, connecting first if need be; :class:`TemporalUnavailableError` if not."""
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                assert self._connect is not None  # noqa: S101 - one of the two is always set
+                try:
+                    self._client = await self.bounded(self._connect(), "the connection")
+                except RuntimeError as error:  # the SDK's and connect_temporal's connect errors
+                    msg = f"cannot reach Temporal: {error}"
+                    raise TemporalUnavailableError(msg) from None
+                log.info("connected to Temporal", namespace=self._client.namespace)
+        return self._client
+
+    async def bounded(self, call: Awaitable[T], what: str) -> T:
+        """Await ``call`` within the timeout; unreachable or slow Temporal raises 503's error."""
+        try:
+            return await asyncio.wait_for(call, self.timeout)
+        except TimeoutError:
+            msg = f"Temporal did not answer {what} within {self.timeout:g}s"
+            raise TemporalUnavailableError(msg) from None
+        except RPCError as error:
+            if not is_transient(error):
+                raise
+            msg = f"Temporal could not take {what}: {error.message}"
+            raise TemporalUnavailableError(msg) from None

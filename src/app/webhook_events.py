@@ -1,0 +1,65 @@
+"""From a parsed webhook body to the engine's :class:`~temporal.inputs.RunEvent`.
+
+Neither the notification-policy shape nor a default payload without ``delta`` says whether the
+run changed resources; such events count as changed, so a ``trigger: on_change`` dependent is
+never skipped on a guess (the lane's own polling reads the real delta).
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from app.webhook_models import NANOSECONDS, PolicyEvent, RunStateEvent
+from temporal.inputs import RunEvent
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A run event and its duplicate key: (shape, run id, state, stateVersion or updated_at)."""
+
+    event: RunEvent
+    key: tuple[str, ...]
+
+
+def _seconds(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def _nanos(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    seconds, nanos = divmod(value, NANOSECONDS)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=nanos // 1000)
+
+
+def to_delivery(body: RunStateEvent | PolicyEvent) -> Delivery:
+    """The engine's event for either payload shape."""
+    if isinstance(body, RunStateEvent):
+        run, delta = body.run, body.run.delta
+        changed = True if delta is None else delta.added + delta.changed + delta.deleted > 0
+        event = RunEvent(
+            stack_id=body.stack.id,
+            run_id=run.id,
+            state=body.state,
+            run_type=run.type,
+            state_version=body.state_version,
+            timestamp=_seconds(body.timestamp),
+            created_at=_seconds(run.created_at),
+            has_changes=changed,
+            commit_sha=run.commit.hash if run.commit else None,
+        )
+        return Delivery(event, ("default", run.id, body.state, str(body.state_version)))
+    updated = body.run_updated
+    policy_run = updated.run
+    event = RunEvent(
+        stack_id=updated.stack.id,
+        run_id=policy_run.id,
+        state=updated.state,
+        run_type=policy_run.type,
+        state_version=None,
+        timestamp=_nanos(policy_run.updated_at),
+        created_at=_nanos(policy_run.created_at),
+        has_changes=True,
+        commit_sha=policy_run.commit.hash if policy_run.commit else None,
+    )
+    key = ("policy", policy_run.id, updated.state, str(policy_run.updated_at))
+    return Delivery(event, key)

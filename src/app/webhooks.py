@@ -1,0 +1,166 @@
+"""Spacelift webhooks: check the signature, parse either payload shape, route to the stack's lane.
+
+The handler decides nothing about chains. Every event of a tracked run of a configured stack goes
+to that stack's lane (signal-with-start, so it needs Temporal but not a worker); the lane knows
+which runs stackchain triggered, follows them, and starts ``chain-<stack>-<run>`` for a finished
+root run. Everything else is answered "ignored" with the reason. Duplicates the server remembers
+are answered "duplicate"; the lane drops the ones it forgot (by ``stateVersion`` or timestamp).
+"""
+
+import hashlib
+import hmac
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.errors import UnauthorizedError, UnprocessableError
+from app.graph_source import GraphSource
+from app.logs import bind_context, get_logger
+from app.metrics import Metrics
+from app.webhook_events import Delivery, to_delivery
+from app.webhook_models import InternalErrorEvent, PolicyEvent, RunStateEvent
+from temporal import runstates
+from temporal.inputs import RunEvent
+
+SIGNATURE_HEADER = "X-Signature-256"
+MAX_BODY_BYTES = 1024 * 1024
+REMEMBERED_DELIVERIES = 10_000
+_SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+
+LaneSignaler = Callable[[RunEvent], Awaitable[None]]
+"""Hands one event to its stack's lane; raises ``TemporalUnavailableError`` when it cannot."""
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the endpoint answers, and the outcome label for the metrics."""
+
+    status_code: int
+    body: dict[str, str]
+    outcome: str
+
+
+def verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
+    """Check ``sha256=<hex HMAC-SHA256(secret, body)>`` in constant time, before any parsing."""
+    if header is None:
+        msg = f"missing {SIGNATURE_HEADER}"
+        raise UnauthorizedError(msg)
+    match = _SIGNATURE.fullmatch(header.strip())
+    if match is None:
+        msg = f"malformed {SIGNATURE_HEADER}: expected sha256=<64 hex digits>"
+        raise UnauthorizedError(msg)
+    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, match.group(1).lower()):
+        msg = f"{SIGNATURE_HEADER} does not match the body"
+        raise UnauthorizedError(msg)
+
+
+def _problems(error: ValidationError) -> str:
+    parts = [
+        f"{'.'.join(str(p) for p in item['loc']) or 'body'}: {item['msg']}"
+        for item in error.errors(include_url=False, include_input=False)[:5]
+    ]
+    return "; ".join(parts)
+
+
+def parse_event(body: bytes) -> Delivery | InternalErrorEvent:
+    """The body as a run event (either shape) or an internal-error notice; 422 otherwise."""
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, RecursionError):
+        msg = "the body is not JSON"
+        raise UnprocessableError(msg) from None
+    if not isinstance(data, dict):
+        msg = "the body is not a JSON object"
+        raise UnprocessableError(msg)
+    try:
+        if "run_updated" in data:
+            return to_delivery(PolicyEvent.model_validate(data))
+        if "run" in data or "stateVersion" in data:
+            return to_delivery(RunStateEvent.model_validate(data))
+        if "error" in data:
+            return InternalErrorEvent.model_validate(data)
+    except ValidationError as error:
+        msg = f"not a Spacelift run event: {_problems(error)}"
+        raise UnprocessableError(msg) from None
+    msg = "neither a run event (default or notification-policy shape) nor an internal error"
+    raise UnprocessableError(msg)
+
+
+class RecentDeliveries:
+    """The last deliveries handed to Temporal, by (run id, state, stateVersion or updated_at)."""
+
+    def __init__(self, size: int = REMEMBERED_DELIVERIES) -> None:
+        self._size = size
+        self._keys: OrderedDict[tuple[str, ...], None] = OrderedDict()
+
+    def __contains__(self, key: tuple[str, ...]) -> bool:
+        return key in self._keys
+
+    def add(self, key: tuple[str, ...]) -> None:
+        """Remember ``key``, forgetting the oldest past the size."""
+        self._keys[key] = None
+        self._keys.move_to_end(key)
+        while len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+
+
+def _ignored(reason: str) -> Answer:
+    return Answer(200, {"status": "ignored", "reason": reason}, "ignored")
+
+
+class WebhookHandler:
+    """Verifies, parses and routes one delivery."""
+
+    def __init__(
+        self,
+        *,
+        secret: bytes,
+        graphs: GraphSource,
+        signal: LaneSignaler,
+        metrics: Metrics,
+        recent: RecentDeliveries | None = None,
+    ) -> None:
+        self._secret = secret
+        self._graphs = graphs
+        self._signal = signal
+        self._metrics = metrics
+        self._recent = recent or RecentDeliveries()
+
+    async def handle(self, body: bytes, signature: str | None) -> Answer:
+        """Answer one delivery whose body was read within the cap."""
+        verify_signature(self._secret, body, signature)
+        parsed = parse_event(body)
+        if isinstance(parsed, InternalErrorEvent):
+            log.warning("spacelift internal error", title=parsed.title, error=parsed.error)
+            return _ignored("internal-error event")
+        event = parsed.event
+        bind_context(stack_id=event.stack_id, run_id=event.run_id)
+        if event.run_type != "TRACKED":
+            return _ignored(f"{event.run_type.lower()} run: only tracked runs start chains")
+        graph = self._graphs.graph_or_last_good()
+        if graph is not None and event.stack_id not in graph:
+            return _ignored(f"stack '{event.stack_id}' is not in the dependency file")
+        if parsed.key in self._recent:
+            return Answer(200, {"status": "ignored", "reason": "duplicate"}, "duplicate")
+        await self._signal(event)
+        self._recent.add(parsed.key)
+        log.info("run event handed to the lane", state=event.state)
+        self._observe(event)
+        return Answer(202, {"status": "accepted"}, "accepted")
+
+    def _observe(self, event: RunEvent) -> None:
+        if not runstates.is_terminal(event.state):
+            return
+        self._metrics.stack_runs.labels(stack=event.stack_id, state=event.state).inc()
+        if event.created_at is not None and event.timestamp is not None:
+            seconds = (event.timestamp - event.created_at).total_seconds()
+            if seconds >= 0:
+                self._metrics.run_seconds.labels(state=event.state).observe(seconds)
