@@ -17,10 +17,25 @@ from starlette.types import Receive, Scope, Send
 
 from spacelift.sandbox.chaos import Fault
 from spacelift.sandbox.resolvers import Context
+from spacelift.sandbox.runs import SandboxError
 from spacelift.sandbox.sandbox import Sandbox
 
 PUBLIC_FIELDS = frozenset({"apiKeyUser", "__schema", "__type", "__typename"})
 _log = logging.getLogger("spacelift.sandbox")
+_errors_log = logging.getLogger("spacelift.sandbox.graphql")
+
+
+class _RefusalsAreInfo(logging.Filter):
+    """Ariadne logs every resolver error with a traceback; a refused action is only an answer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(getattr(error, "original_error", None), SandboxError):
+            record.levelno, record.levelname, record.exc_info = logging.INFO, "INFO", None
+        return True
+
+
+_errors_log.addFilter(_RefusalsAreInfo())
 
 
 def root_fields(data: dict[str, Any]) -> tuple[str, frozenset[str]]:
@@ -79,7 +94,7 @@ class GraphQLEndpoint:
             await (await self._refuse(fault))(scope, receive, send)
             return
         context = Context(sandbox=self._sandbox, caller=caller)
-        _, result = await graphql(self._schema, data, context_value=context, logger=_log.name)
+        _, result = await graphql(self._schema, data, context_value=context, logger=_errors_log)
         if fault is not None:
             _log.info(
                 "sandbox chaos: %s executed, its answer is lost (%s)", operation, fault.lose_with

@@ -61,7 +61,11 @@ async def serve_sandbox(
 ) -> None:
     """Serve the sandbox until the task is cancelled or the process gets SIGINT/SIGTERM."""
     app = create_app(config)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level))
+    # A hung (chaos) request must not hold the shutdown for long.
+    settings = uvicorn.Config(
+        app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2
+    )
+    server = uvicorn.Server(settings)
     _log.warning("Spacelift sandbox (not a real Spacelift) at http://%s:%d/graphql", host, port)
     await server.serve()
 
