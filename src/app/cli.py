@@ -2,7 +2,7 @@
 
 import typer
 
-from app import cli_runtime, cli_stackfile
+from app import cli_api, cli_runtime, cli_stackfile
 
 app = typer.Typer(
     name="stackchain",
@@ -19,6 +19,7 @@ def _root() -> None:
 
 cli_stackfile.register(app)
 cli_runtime.register(app)
+cli_api.register(app)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ replaced before rendering, so a careless ``log.info(..., token=...)`` cannot lea
 import logging
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -31,6 +31,23 @@ def _with_context_keys(
     return event
 
 
+class _CurrentStderrHandler(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stderr`` as it is at each record, not as it was when set up."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
+def _stderr_logger(*_: object) -> structlog.PrintLogger:
+    """A logger on the current ``sys.stderr`` (which tests and runners may swap)."""
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     """Set up structlog (and route the standard library's records through the same renderer).
 
@@ -50,10 +67,10 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderrHandler()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,

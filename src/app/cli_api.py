@@ -1,0 +1,209 @@
+"""``stackchain api`` (the web server alone) and the operator commands over HTTP.
+
+``trigger``, ``chains``, ``status``, ``cancel`` and ``approve`` talk to the API at
+``STACKCHAIN_URL``, with ``STACKCHAIN_API_TOKEN`` as bearer token when it is set. Data goes to
+stdout (``--output json`` for programs), errors to stderr. Exit codes: 0 success, 1 failed (the
+API refused, the chain failed), 2 wrong usage.
+"""
+
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+from rich.console import Console
+from rich.live import Live
+
+from app.auth import BindRefusedError, check_bind
+from app.cli_render import chain_table, chains_table
+from app.cli_stackfile import Output, OutputOption
+from app.logs import configure_logging
+from app.main import create_app
+from app.operator_client import ApiClient, OperatorError
+from app.settings import Settings, SettingsError, get_settings
+from app.temporal_connect import EMBEDDED_ADDRESS
+from temporal.inputs import ChainStatus
+
+IntervalOption = Annotated[
+    float, typer.Option("--interval", min=0.05, help="Seconds between reads.", hidden=True)
+]
+
+
+def _error(message: str, code: int = 1) -> typer.Exit:
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise _error(str(error)) from None
+
+
+@contextmanager
+def _api() -> Iterator[ApiClient]:
+    settings = _settings()
+    token = settings.api_token.get_secret_value() if settings.api_token else None
+    client = ApiClient(settings.url, token=token)
+    try:
+        yield client
+    except OperatorError as error:
+        raise _error(str(error)) from None
+    finally:
+        client.close()
+
+
+def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON
+    typer.echo(json.dumps(data, indent=2))
+
+
+def uvicorn_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server for ``app`` that logs through structlog (no access log of its own)."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    return uvicorn.Server(config)
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
+    settings = _settings()
+    try:
+        check_bind(host, has_token=settings.api_token is not None)
+        app = create_app(settings)
+    except BindRefusedError as error:
+        raise _error(str(error), code=2) from None
+    except SettingsError as error:
+        raise _error(str(error)) from None
+    configure_logging()
+    address = settings.temporal_address or EMBEDDED_ADDRESS
+    Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
+    try:
+        asyncio.run(uvicorn_server(app, host=host, port=port).serve())
+        code = 0
+    except SystemExit as exit_:  # uvicorn exits when it cannot bind
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except KeyboardInterrupt:
+        code = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # past temporalio's exit-time abort (sdk-python#300)
+
+
+def _follow(client: ApiClient, chain_id: str, interval: float, *, live: bool) -> dict[str, Any]:
+    """Read the chain until it ends; a live table on the way when ``live``."""
+    chain = client.chain(chain_id)
+    if not live:
+        while chain["status"] == ChainStatus.RUNNING:
+            time.sleep(interval)
+            chain = client.chain(chain_id)
+        return chain
+    with Live(chain_table(chain), console=Console(), auto_refresh=False) as view:
+        while chain["status"] == ChainStatus.RUNNING:
+            time.sleep(interval)
+            chain = client.chain(chain_id)
+            view.update(chain_table(chain), refresh=True)
+    return chain
+
+
+def _end(chain: dict[str, Any], output: Output) -> None:
+    if output is Output.JSON:
+        _print_json(chain)
+    if chain["status"] != ChainStatus.SUCCEEDED:
+        raise _error(f"chain {chain['chain_id']} {chain['status']}")
+
+
+def trigger(
+    stack: Annotated[str, typer.Argument(help="The stack to start the chain from.")],
+    *,
+    include_root: Annotated[bool, typer.Option("--include-root", help="Run STACK too.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the chain until it ends.")] = False,
+    output: OutputOption = Output.TEXT,
+    interval: IntervalOption = 2.0,
+) -> None:
+    """Start a chain from STACK by hand; with --wait, exit 1 unless it succeeds."""
+    with _api() as client:
+        chain_id = client.start_chain(stack, include_root=include_root)
+        if output is Output.TEXT:
+            typer.echo(chain_id)
+        if not wait:
+            if output is Output.JSON:
+                _print_json({"chain_id": chain_id})
+            return
+        _end(_follow(client, chain_id, interval, live=output is Output.TEXT), output)
+
+
+def chains(
+    status: Annotated[
+        ChainStatus | None, typer.Option("--status", help="Only chains in this status.")
+    ] = None,
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """List chains, newest first."""
+    with _api() as client:
+        found = client.chains(status)
+    if output is Output.JSON:
+        _print_json({"chains": found})
+    else:
+        Console(soft_wrap=True).print(chains_table(found))
+
+
+def status(
+    chain_id: Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")],
+    *,
+    watch: Annotated[bool, typer.Option("--watch", help="Follow until the chain ends.")] = False,
+    output: OutputOption = Output.TEXT,
+    interval: IntervalOption = 2.0,
+) -> None:
+    """Show a chain's stacks: state, attempts, run; with --watch, exit 1 unless it succeeds."""
+    with _api() as client:
+        if watch:
+            _end(_follow(client, chain_id, interval, live=output is Output.TEXT), output)
+            return
+        chain = client.chain(chain_id)
+    if output is Output.JSON:
+        _print_json(chain)
+    else:
+        Console(soft_wrap=True).print(chain_table(chain))
+
+
+def cancel(
+    chain_id: Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")],
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Cancel a chain: nothing more starts, runs in flight are stopped."""
+    with _api() as client:
+        answer = client.cancel(chain_id)
+    if output is Output.JSON:
+        _print_json(answer)
+    else:
+        typer.echo(f"canceling {chain_id}")
+
+
+def approve(
+    chain_id: Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")],
+    stack: Annotated[str, typer.Argument(help="The stack whose run waits in UNCONFIRMED.")],
+    output: OutputOption = Output.TEXT,
+) -> None:
+    """Confirm a stack's run that waits for confirmation in a chain."""
+    with _api() as client:
+        answer = client.approve(chain_id, stack)
+    if output is Output.JSON:
+        _print_json(answer)
+    else:
+        typer.echo(f"confirmed {stack} run {answer['run_id']} in {chain_id}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``api`` and the operator commands to the ``stackchain`` app."""
+    for command in (api, trigger, chains, status, cancel, approve):
+        app.command()(command)

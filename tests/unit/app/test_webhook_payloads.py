@@ -1,0 +1,199 @@
+"""The webhook's routing: every sample payload's answer, duplicates, and Temporal down (503)."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.unit.app.webapp import SAMPLES, WebApp, build, sample, settings_for, sign
+
+URL = "/webhooks/spacelift"
+ROOT_RUN = "01JD4Q8W5Z3K7M2N9P0R6S1T4V"
+
+EXPECTED = {
+    "internal-error": (200, "internal-error event"),
+    "run-failed-tracked": (202, None),
+    "run-finished-no-changes": (202, None),
+    "run-finished-policy-shape": (202, None),
+    "run-finished-proposed": (200, "proposed run"),
+    "run-finished-tracked": (202, None),
+    "run-unconfirmed-tracked": (202, None),
+}
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> WebApp:
+    return build(settings_for(tmp_path))
+
+
+@pytest.fixture
+async def client(web: WebApp) -> AsyncIterator[httpx.AsyncClient]:
+    async with web.client() as http:
+        yield http
+
+
+async def post(client: httpx.AsyncClient, body: bytes) -> httpx.Response:
+    return await client.post(URL, content=body, headers=sign(body))
+
+
+def test_every_sample_has_an_expected_answer() -> None:
+    """The table below covers every sample body in the folder."""
+    assert {path.stem for path in SAMPLES.glob("*.json")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+async def test_sample_payload_answers(web: WebApp, client: httpx.AsyncClient, name: str) -> None:
+    """Each sample gets its documented answer; only accepted ones reach a lane."""
+    status, reason = EXPECTED[name]
+    answer = await post(client, sample(name))
+    assert answer.status_code == status
+    if status == 202:
+        assert answer.json() == {"status": "accepted"}
+        assert len(web.signaler.events) == 1
+    else:
+        assert answer.json()["status"] == "ignored"
+        assert answer.json()["reason"].startswith(reason or "")
+        assert web.signaler.events == []
+
+
+async def test_default_shape_becomes_the_engine_event(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """The camelCase payload's fields land in RunEvent: ids, state, version, times, changes."""
+    await post(client, sample("run-finished-tracked"))
+    (event,) = web.signaler.events
+    assert (event.stack_id, event.run_id, event.state) == ("network", ROOT_RUN, "FINISHED")
+    assert (event.run_type, event.state_version, event.has_changes) == ("TRACKED", 6, True)
+    assert event.timestamp == datetime.fromtimestamp(1795305600, UTC)
+    assert event.created_at == datetime.fromtimestamp(1795305510, UTC)
+    assert event.commit_sha == "3f1c9a27b8e44d0c91a6e5f2d7b0c8a9e1f2d3c4"
+
+
+async def test_no_changes_is_carried(web: WebApp, client: httpx.AsyncClient) -> None:
+    """A delta of zero added/changed/deleted is has_changes=False (for trigger: on_change)."""
+    await post(client, sample("run-finished-no-changes"))
+    assert web.signaler.events[0].has_changes is False
+
+
+async def test_policy_shape_becomes_the_engine_event(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """The snake_case policy input: nanosecond times, no stateVersion, changes assumed."""
+    await post(client, sample("run-finished-policy-shape"))
+    (event,) = web.signaler.events
+    assert (event.stack_id, event.run_id, event.state) == ("network", ROOT_RUN, "FINISHED")
+    assert event.state_version is None
+    assert event.timestamp == datetime.fromtimestamp(1795305600, UTC)
+    assert event.created_at == datetime.fromtimestamp(1795305510, UTC)
+    assert event.has_changes is True
+
+
+async def test_the_same_delivery_three_times_has_one_effect(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """Repeats of (run id, state, stateVersion) are answered 200 duplicate and signal nothing."""
+    body = sample("run-finished-tracked")
+    answers = [await post(client, body) for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert answers[1].json() == {"status": "ignored", "reason": "duplicate"}
+    assert len(web.signaler.events) == 1
+
+
+async def test_a_reformatted_repeat_is_still_a_duplicate(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """Duplicates are by content, not bytes: the same event re-serialised is one effect."""
+    body = sample("run-finished-policy-shape")
+    again = json.dumps(json.loads(body)).encode()
+    assert [(await post(client, b)).status_code for b in (body, again)] == [202, 200]
+    assert len(web.signaler.events) == 1
+
+
+async def test_states_of_one_run_are_not_duplicates(web: WebApp, client: httpx.AsyncClient) -> None:
+    """UNCONFIRMED then FINISHED of one run are two events, both handed to the lane."""
+    for name in ("run-unconfirmed-tracked", "run-finished-tracked"):
+        assert (await post(client, sample(name))).status_code == 202
+    assert [e.state for e in web.signaler.events] == ["UNCONFIRMED", "FINISHED"]
+
+
+async def test_stack_not_in_the_file_is_ignored(web: WebApp, client: httpx.AsyncClient) -> None:
+    """A tracked run of a stack the dependency file does not declare is 200 ignored."""
+    data = json.loads(sample("run-finished-tracked"))
+    data["stack"]["id"] = "somewhere-else"
+    answer = await post(client, json.dumps(data).encode())
+    assert answer.status_code == 200
+    assert answer.json()["reason"] == "stack 'somewhere-else' is not in the dependency file"
+    assert web.signaler.events == []
+
+
+def _event(**fields: Any) -> bytes:
+    base: dict[str, Any] = {
+        "state": "FINISHED",
+        "stateVersion": 1,
+        "run": {"id": "r1", "type": "TRACKED"},
+        "stack": {"id": "network"},
+    }
+    return json.dumps(base | fields).encode()
+
+
+@pytest.mark.parametrize(
+    ("case", "body"),
+    [
+        ("not json", b"{not json"),
+        ("not utf-8", b"\xff\xfe{}"),
+        ("a list", b"[1, 2]"),
+        ("a string", b'"FINISHED"'),
+        ("empty object", b"{}"),
+        ("no run id", _event(run={"type": "TRACKED"})),
+        ("bad run id", _event(run={"id": "../x", "type": "TRACKED"})),
+        ("negative version", _event(stateVersion=-1)),
+        ("huge timestamp", _event(timestamp=10**30)),
+        ("infinite timestamp", _event().replace(b'"stateVersion": 1', b'"timestamp": 1e400')),
+        ("state not a word", _event(state="finished; drop")),
+        ("policy without run", b'{"run_updated":{"state":"FINISHED","stack":{"id":"network"}}}'),
+        ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
+    ],
+)
+async def test_bodies_of_neither_shape_are_422(
+    web: WebApp, client: httpx.AsyncClient, case: str, body: bytes
+) -> None:
+    """Signed bodies that are not JSON or not an event are 422 with a detail, and signal nothing."""
+    answer = await post(client, body)
+    assert answer.status_code == 422, case
+    assert answer.json()["detail"]
+    assert web.signaler.events == []
+
+
+async def test_temporal_down_is_503_and_the_retry_is_accepted(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """While Temporal cannot take the event: 503; the delivery is not remembered, so the retry
+    (Spacelift's) is accepted once Temporal is back."""
+    body = sample("run-finished-tracked")
+    web.signaler.down = True
+    down = await post(client, body)
+    assert down.status_code == 503
+    assert down.headers["Retry-After"]
+    web.signaler.down = False
+    assert (await post(client, body)).status_code == 202
+    assert len(web.signaler.events) == 1
+
+
+async def test_webhook_metrics_count_outcomes(client: httpx.AsyncClient) -> None:
+    """/metrics shows webhooks by outcome, the latency histogram, and finished runs by state."""
+    await post(client, sample("run-finished-tracked"))
+    await post(client, sample("run-finished-tracked"))
+    await post(client, sample("run-finished-proposed"))
+    await client.post(URL, content=b"{}")
+    text = (await client.get("/metrics")).text
+    assert 'stackchain_webhooks_total{outcome="accepted"} 1.0' in text
+    assert 'stackchain_webhooks_total{outcome="duplicate"} 1.0' in text
+    assert 'stackchain_webhooks_total{outcome="ignored"} 1.0' in text
+    assert 'stackchain_webhooks_total{outcome="unauthorized"} 1.0' in text
+    assert "stackchain_webhook_handling_seconds_count 4.0" in text
+    assert 'stackchain_stack_runs_total{stack="network",state="FINISHED"} 1.0' in text
+    assert 'stackchain_run_duration_seconds_sum{state="FINISHED"} 90.0' in text
