@@ -14,7 +14,9 @@ from typing import Any
 class Benchmark:
     """One measurement: ``prepare()`` runs once, untimed; ``run(prepared)`` is timed ``repeat``x.
 
-    ``target_seconds`` is the budget the median must stay under (None: no budget).
+    ``target_seconds`` is the budget the median must stay under (None: no budget). A ``run``
+    that returns a dict reports observations (event counts, memory): the last one is kept in
+    the result's notes.
     """
 
     name: str
@@ -23,6 +25,7 @@ class Benchmark:
     repeat: int = 5
     target_seconds: float | None = None
     notes: dict[str, object] = field(default_factory=dict)
+    warm_up: bool = True
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,13 @@ class Result:
 def measure(benchmark: Benchmark) -> Result:
     """Prepare once, then time every run with a monotonic high-resolution clock."""
     prepared = benchmark.prepare()
-    benchmark.run(prepared)  # warm-up: imports, caches
+    if benchmark.warm_up:
+        benchmark.run(prepared)  # imports, caches
     timings = []
+    observed: object = None
     for _ in range(benchmark.repeat):
         start = time.perf_counter()
-        benchmark.run(prepared)
+        observed = benchmark.run(prepared)
         timings.append(time.perf_counter() - start)
     return Result(
         name=benchmark.name,
@@ -57,5 +62,5 @@ def measure(benchmark: Benchmark) -> Result:
         median=statistics.median(timings),
         worst=max(timings),
         target_seconds=benchmark.target_seconds,
-        notes=benchmark.notes,
+        notes={**benchmark.notes, **(observed if isinstance(observed, dict) else {})},
     )

@@ -4,6 +4,7 @@ Retries belong to Temporal (each call site sets a ``RetryPolicy``); here errors 
 into retryable and not. Permanent Spacelift errors become non-retryable ``ApplicationError``s.
 """
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,6 +28,7 @@ from temporal import runstates
 from temporal.inputs import (
     ChainInput,
     LaneSignal,
+    LaneSignals,
     RunEvent,
     RunRef,
     StartChainRequest,
@@ -162,15 +164,21 @@ class LaneActivities:
         self._planner = planner
 
     @activity.defn
-    async def request_run(self, req: LaneSignal) -> None:
-        """Deliver a chain's request to a lane, starting the lane if needed."""
+    async def request_runs(self, req: LaneSignals) -> None:
+        """Deliver a chain's requests to their lanes, starting lanes as needed.
+
+        A retry repeats requests that already arrived; lanes ignore a request key they know.
+        """
+        await asyncio.gather(*(self._request(signal) for signal in req.signals))
+
+    async def _request(self, signal: LaneSignal) -> None:
         await workflows.signal_lane(
             self._client,
             task_queue=self._task_queue,
-            stack_id=req.stack_id,
+            stack_id=signal.stack_id,
             poll_interval=self._poll_interval,
             signal="request_run",
-            arg=req.request,
+            arg=signal.request,
         )
 
     @activity.defn

@@ -4,6 +4,7 @@ Workflows are named by type string here so this module does not import them (the
 import the activities, which import this).
 """
 
+import json
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
@@ -62,11 +63,34 @@ async def signal_lane(
     )
 
 
+SEARCH_ATTRIBUTE_BYTES = 2_048
+"""Temporal's default limit on one search attribute value."""
+
+
+def listed_stacks(req: ChainInput) -> list[str]:
+    """The stack ids ``StackchainStacks`` holds: the root first, then as many as fit the limit."""
+    stacks = [req.root_stack, *(stack.id for stack in req.stacks if stack.id != req.root_stack)]
+    listed: list[str] = []
+    size = 2  # the brackets of the JSON list
+    for stack_id in stacks:
+        size += len(json.dumps(stack_id)) + 1
+        if size > SEARCH_ATTRIBUTE_BYTES:
+            break
+        listed.append(stack_id)
+    return listed
+
+
 async def start_chain(
     client: Client, *, task_queue: str, chain_id: str, req: ChainInput
 ) -> WorkflowHandle[object, object]:
-    """Start a chain; a chain already started under the same id is returned, not duplicated."""
-    stacks = [req.root_stack, *(stack.id for stack in req.stacks if stack.id != req.root_stack)]
+    """Start a chain; a chain already started under the same id is returned, not duplicated.
+
+    A chain too large for ``StackchainStacks`` lists the stacks that fit, and says so in its
+    summary.
+    """
+    listed = listed_stacks(req)
+    total = len(req.stacks) + (0 if any(s.id == req.root_stack for s in req.stacks) else 1)
+    partial = "" if len(listed) == total else f" (search lists {len(listed)})"
     commit = f" @ {req.root_commit[:12]}" if req.root_commit else ""
     return await client.start_workflow(
         CHAIN_WORKFLOW,
@@ -78,10 +102,10 @@ async def start_chain(
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(search_attributes.ROOT_STACK, req.root_stack),
-                SearchAttributePair(search_attributes.STACKS, stacks),
+                SearchAttributePair(search_attributes.STACKS, listed),
                 SearchAttributePair(search_attributes.STATUS, ChainStatus.RUNNING.value),
             ]
         ),
-        static_summary=f"{req.root_stack}{commit}: {len(req.stacks)} stacks",
-        static_details=f"root run {req.root_run_id or 'manual'}; stacks: {', '.join(stacks)}",
+        static_summary=f"{req.root_stack}{commit}: {len(req.stacks)} stacks{partial}",
+        static_details=f"root run {req.root_run_id or 'manual'}",
     )

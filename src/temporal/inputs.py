@@ -263,7 +263,14 @@ class StartChainRequest:
 
 @dataclass(frozen=True)
 class LaneSignal:
-    """Activity argument: deliver a request to a lane, starting the lane if it is not running."""
+    """A request for a lane, delivered by signal-with-start (the lane may not be running)."""
 
     stack_id: str
     request: RunRequest
+
+
+@dataclass(frozen=True)
+class LaneSignals:
+    """Activity argument: the requests a chain makes at once, delivered in one activity."""
+
+    signals: list[LaneSignal]

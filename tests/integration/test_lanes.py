@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 
 from temporal import client as workflows
-from temporal.inputs import Confirm, RunEvent, StackPolicy
+from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy
 from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
 from tests.integration.conftest import Engine, EngineFactory, eventually, graph_input, stack_state
 
@@ -171,3 +171,26 @@ async def _planned(engine: Engine, count: int) -> bool:
 
 async def _state_is(handle: WorkflowHandle[Any, Any], stack_id: str, state: str) -> bool:
     return await stack_state(handle, stack_id) == state
+
+
+async def test_a_run_whose_chain_is_gone_is_stopped(engine: Engine) -> None:
+    """A run no chain can hear about any more (its chain ended) is stopped, not left running."""
+    engine.spacelift.outcomes["database"] = ["HANG"]
+    request = RunRequest(chain_id="chain-that-ended", key="gone/database/1", not_before=_now())
+    await workflows.signal_lane(
+        engine.client,
+        task_queue=engine.task_queue,
+        stack_id="database",
+        poll_interval=engine.poll_interval,
+        signal="request_run",
+        arg=request,
+    )
+    run = await asyncio.wait_for(engine.spacelift.wait_for_run("database"), 15)
+    await asyncio.wait_for(run.done.wait(), 15)
+
+    assert engine.spacelift.stops == [run.id]
+    assert run.state == "STOPPED"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -10,12 +10,13 @@ from temporalio.worker import Replayer
 from temporal.worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+STORED = {path: json.loads(path.read_text()) for path in HISTORIES}
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[path.stem for path in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     """A history recorded by an earlier version replays without a nondeterminism error."""
-    stored = json.loads(path.read_text())
+    stored = STORED[path]
     history = WorkflowHistory.from_json(stored["workflow_id"], stored["history"])
     replayer = Replayer(workflows=list(WORKFLOWS))
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)

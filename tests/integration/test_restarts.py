@@ -8,8 +8,8 @@ from temporalio.client import Client
 
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy
-from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
 from temporal.worker import build_worker
+from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
 from tests.integration.conftest import Engine, eventually, free_port, graph_input, stack_state
 from tests.integration.fake_spacelift import FakeSpacelift
 

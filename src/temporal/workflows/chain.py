@@ -5,13 +5,12 @@ back by the ``run_update`` signal, and leaves the rest to :class:`~temporal.chai
 """
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -24,12 +23,14 @@ with workflow.unsafe.imports_passed_through():
         ChainStatus,
         ConfirmRequest,
         LaneSignal,
+        LaneSignals,
         RunRelease,
         RunRequest,
         RunUpdate,
         StackState,
         lane_id,
     )
+    from temporal.workflows.alarm import Alarm
     from temporal.workflows.lane import StackLaneWorkflow
 
 CONTINUE_AS_NEW_AFTER_EVENTS = 8_000
@@ -53,7 +54,8 @@ class DependencyChainWorkflow:
         self._run_url = RunUrl(req.spacelift_url)
         self._updates: list[RunUpdate] = []
         self._cancel_requested = False
-        self._details = ""
+        self._published_status = ChainStatus.RUNNING  # what the chain was started with
+        self._alarm = Alarm()
 
     @workflow.signal
     def run_update(self, req: RunUpdate) -> None:
@@ -99,10 +101,9 @@ class DependencyChainWorkflow:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(replace(req, resume=state.snapshot()))
-            deadline = state.next_deadline()
-            timeout = None if deadline is None else max(deadline - workflow.now(), timedelta())
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(self._has_news, timeout=timeout)
+            self._alarm.set(state.next_deadline())
+            await workflow.wait_condition(lambda: self._has_news() or self._alarm.rang)
+            self._alarm.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return state.document(self._run_url, workflow.now())
 
@@ -119,7 +120,7 @@ class DependencyChainWorkflow:
     async def _carry_out(self, effects: Effects) -> None:
         if not effects:
             return
-        calls = [self._request(stack_id, key) for stack_id, key in effects.requests]
+        calls = [self._request(effects.requests)] if effects.requests else []
         calls += [
             self._lane(s).signal(StackLaneWorkflow.release_run, RunRelease(self._id, key))
             for s, key in effects.releases
@@ -130,14 +131,18 @@ class DependencyChainWorkflow:
         ]
         await asyncio.gather(*calls)
 
-    async def _request(self, stack_id: str, key: str) -> None:
-        request = RunRequest(chain_id=self._id, key=key, not_before=workflow.now())
+    async def _request(self, requests: list[tuple[str, str]]) -> None:
+        now = workflow.now()
+        signals = [
+            LaneSignal(stack_id, RunRequest(chain_id=self._id, key=key, not_before=now))
+            for stack_id, key in requests
+        ]
         await workflow.execute_activity_method(
-            LaneActivities.request_run,
-            LaneSignal(stack_id=stack_id, request=request),
-            start_to_close_timeout=timedelta(seconds=30),
+            LaneActivities.request_runs,
+            LaneSignals(signals),
+            start_to_close_timeout=timedelta(seconds=60),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-            summary=f"ask the lane of {stack_id} for a run",
+            summary=f"ask for runs of {', '.join(stack_id for stack_id, _ in requests)}"[:200],
         )
 
     def _lane(self, stack_id: str) -> workflow.ExternalWorkflowHandle[StackLaneWorkflow]:
@@ -156,7 +161,7 @@ class DependencyChainWorkflow:
         )
 
     def _publish(self) -> None:
-        """Keep the search attributes and the Web UI's current details true."""
+        """Keep the Web UI's current details and the ``StackchainStatus`` attribute true."""
         state = self._state
         lines = [f"**{state.status.value}**"]
         for label, states in (
@@ -168,21 +173,9 @@ class DependencyChainWorkflow:
             stacks = state.stacks_in(*states)
             if stacks:
                 lines.append(f"{label}: {', '.join(stacks)}")
-        details = "\n\n".join(lines)
-        if details == self._details:
-            return
-        self._details = details
-        workflow.set_current_details(details)
-        workflow.upsert_search_attributes([search_attributes.STATUS.value_set(state.status.value)])
-
-
-def chain_search_attributes(req: ChainInput) -> TypedSearchAttributes:
-    """The attributes a chain starts with, so the Web UI can filter it at once."""
-    stacks = [req.root_stack, *(stack.id for stack in req.stacks if stack.id != req.root_stack)]
-    return TypedSearchAttributes(
-        [
-            SearchAttributePair(search_attributes.ROOT_STACK, req.root_stack),
-            SearchAttributePair(search_attributes.STACKS, stacks),
-            SearchAttributePair(search_attributes.STATUS, ChainStatus.RUNNING.value),
-        ]
-    )
+        workflow.set_current_details("\n\n".join(lines))
+        if state.status != self._published_status:  # an upsert is a history event: only on change
+            self._published_status = state.status
+            workflow.upsert_search_attributes(
+                [search_attributes.STATUS.value_set(state.status.value)]
+            )

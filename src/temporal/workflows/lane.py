@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         StartChainRequest,
         TriggerRequest,
     )
+    from temporal.workflows.alarm import Alarm
 
 REMEMBERED = 200
 """How many of its own run ids, root run ids and served request keys a lane remembers."""
@@ -65,6 +66,7 @@ class StackLaneWorkflow:
         self._releases: list[RunRelease] = []
         self._confirms: list[ConfirmRequest] = []
         self._failed_trigger_since: datetime | None = None
+        self._alarm = Alarm()
 
     @workflow.signal
     def run_event(self, req: RunEvent) -> None:
@@ -100,10 +102,11 @@ class StackLaneWorkflow:
     async def run(self, req: LaneInput) -> None:
         """Serve the stack for ever, continuing as new to keep the history short."""
         while True:
-            try:
-                await workflow.wait_condition(self._has_inbox, timeout=self._until_poll())
-            except TimeoutError:
-                await self._poll_current()
+            self._alarm.set(self._poll_due())
+            await workflow.wait_condition(lambda: self._has_inbox() or self._alarm.rang)
+            if self._alarm.rang:
+                self._alarm.clear()
+                await self._poll_if_due()
             await self._handle_inbox()
             if self._needs_trigger():
                 await self._trigger()
@@ -178,8 +181,12 @@ class StackLaneWorkflow:
 
     async def _on_release(self, release: RunRelease) -> None:
         self._queued = [q for q in self._queued if q.key != release.key]
-        run = self._current
-        if run is None or run.waiters.pop(release.key, None) is None:
+        if self._current is not None:
+            await self._drop_waiter(self._current, release.key)
+
+    async def _drop_waiter(self, run: LaneRun, key: str) -> None:
+        """A chain stopped waiting (released the run, or is gone): stop a run nobody needs."""
+        if run.waiters.pop(key, None) is None:
             return
         if run.waiters or runstates.is_terminal(run.state) or run.stop_sent:
             return
@@ -208,16 +215,17 @@ class StackLaneWorkflow:
             workflow.logger.warning("could not %s run %s: %s", verb, run.run_id, error.cause)
 
     # --- polling ---------------------------------------------------------------------------
-    def _until_poll(self) -> timedelta | None:
+    def _poll_due(self) -> datetime | None:
+        """When to ask Spacelift about the run chains wait on, if no event comes first."""
         run = self._current
         if run is None or runstates.is_terminal(run.state) or not run.waiters:
             return None
-        last = run.last_seen or run.created_at
-        return max(last + self._poll - workflow.now(), timedelta())
+        return (run.last_seen or run.created_at) + self._poll
 
-    async def _poll_current(self) -> None:
+    async def _poll_if_due(self) -> None:
+        due = self._poll_due()
         run = self._current
-        if run is None:
+        if run is None or due is None or due > workflow.now():
             return
         event = await workflow.execute_activity_method(
             SpaceliftActivities.get_run,
@@ -279,14 +287,21 @@ class StackLaneWorkflow:
             del self._served[next(iter(self._served))]
 
     async def _notify(self, run: LaneRun, keys: list[str]) -> None:
-        async def tell(key: str) -> None:
-            update = RunUpdate(
-                key, self._stack, run.run_id, run.state, run.state_version, run.has_changes
+        keys = [key for key in keys if key in run.waiters]
+        told = await asyncio.gather(
+            *(
+                self._tell(
+                    run.waiters[key],
+                    RunUpdate(
+                        key, self._stack, run.run_id, run.state, run.state_version, run.has_changes
+                    ),
+                )
+                for key in keys
             )
-            if not await self._tell(run.waiters[key], update):
-                run.waiters.pop(key, None)
-
-        await asyncio.gather(*(tell(key) for key in keys if key in run.waiters))
+        )
+        for key, delivered in zip(keys, told, strict=True):
+            if not delivered:
+                await self._drop_waiter(run, key)
         if runstates.is_terminal(run.state):
             run.waiters.clear()
 

@@ -1,0 +1,122 @@
+"""Temporal unreachable: webhooks are 503 (Spacelift retries), and the retry, once Temporal is
+back, is accepted and held until a worker runs it. Its own dev server, stopped and restarted."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from app.chains import chain_input
+from app.main import create_app
+from app.settings import load_settings
+from app.stackfile import load_stack_graph
+from app.temporal_connect import connect_temporal
+from temporal.client import root_chain_id, signal_lane
+from temporal.devserver import DevServer
+from temporal.inputs import ChainInput, RunEvent, StartChainRequest
+from temporal.worker import build_worker
+from tests.integration.api_support import STACKS, payload, root_event, sign
+from tests.integration.conftest import eventually, free_port
+from tests.integration.fake_spacelift import FakeSpacelift
+
+RPC_TIMEOUT = 2.0
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
+    dev = DevServer(tmp_path / "down.db", port=free_port(), ui_port=None, log_file=tmp_path / "log")
+    async with dev:
+        yield dev
+
+
+async def test_temporal_down_is_503_and_the_retry_is_not_lost(
+    server: DevServer, tmp_path: Path
+) -> None:
+    """Down: the webhook is 503 within the bound and /readyz is 503. Back on the same store: the
+    retried delivery is 202, /readyz 200, and a worker started later runs the root's chain."""
+    config = tmp_path / "stacks.yaml"
+    config.write_text(STACKS)
+    settings = load_settings(
+        webhook_secret="down-secret",
+        config_path=config,
+        task_queue=f"down-{uuid.uuid4().hex[:8]}",
+        temporal_address=server.address,
+    )
+    app = create_app(settings, rpc_timeout=RPC_TIMEOUT)  # connects lazily, from the settings
+    run_id = f"root{uuid.uuid4().hex[:10]}"
+    warm = payload(root_event(run_id, state="APPLYING"))
+    warm["stateVersion"] = 5
+    body = payload(root_event(run_id))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://stackchain.test") as http:
+
+        async def deliver(event: dict[str, object]) -> httpx.Response:
+            raw = httpx.Request("POST", "/", json=event).content
+            return await http.post(
+                "/webhooks/spacelift", content=raw, headers=sign(raw, "down-secret")
+            )
+
+        assert (await deliver(warm)).status_code == 202  # connected, the lane exists
+        await server.stop()
+        down = await deliver(body)
+        assert down.status_code == 503
+        assert down.elapsed.total_seconds() < RPC_TIMEOUT + 2
+        assert "Temporal" in down.json()["detail"]
+        ready = await http.get("/readyz")
+        assert ready.status_code == 503
+        assert "temporal" in ready.json()["detail"]
+
+        await server.start()
+        retried = await deliver(body)
+        assert retried.status_code == 202
+        assert (await http.get("/readyz")).status_code == 200
+
+    client = await connect_temporal(settings)
+    await run_worker_until_chain_ends(client, settings.task_queue, config, run_id)
+
+
+async def run_worker_until_chain_ends(
+    client: Client, task_queue: str, config: Path, run_id: str
+) -> None:
+    """A worker started after the fact finds the held event and runs the root's chain once."""
+    graph = load_stack_graph(config)
+    planned: list[StartChainRequest] = []
+    poll = timedelta(seconds=60)
+
+    def planner(req: StartChainRequest) -> ChainInput | None:
+        planned.append(req)
+        return chain_input(graph, graph.plan(req.stack_id), root_run_id=req.run_id)
+
+    async def sink(event: RunEvent) -> None:
+        await signal_lane(
+            client,
+            task_queue=task_queue,
+            stack_id=event.stack_id,
+            poll_interval=poll,
+            signal="run_event",
+            arg=event,
+        )
+
+    spacelift = FakeSpacelift()
+    spacelift.sink = sink
+    worker = build_worker(
+        client, task_queue=task_queue, spacelift=spacelift, planner=planner, poll_interval=poll
+    )
+    try:
+        async with worker:
+
+            async def chain_started() -> bool:
+                return bool(planned)
+
+            await eventually(chain_started)
+            handle = client.get_workflow_handle(root_chain_id("network", run_id))
+            result = await asyncio.wait_for(handle.result(), 30)
+    finally:
+        await spacelift.aclose()
+    assert result["status"] == "succeeded"
+    assert [req.run_id for req in planned] == [run_id]

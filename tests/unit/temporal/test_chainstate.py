@@ -1,0 +1,140 @@
+"""The chain's state machine, driven directly: the rules hold for any graph and any outcomes."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from temporal.chainstate import IN_FLIGHT, ChainState, RunUrl
+from temporal.inputs import (
+    ChainInput,
+    ChainStack,
+    ChainStatus,
+    OnFailure,
+    RunUpdate,
+    StackPolicy,
+    StackState,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def chains(draw: st.DrawFn) -> tuple[ChainInput, dict[str, list[bool]]]:
+    """A random DAG under a root, random policies, and whether each attempt of a stack fails."""
+    count = draw(st.integers(1, 9))
+    stacks, fails = [], {}
+    for index in range(count):
+        earlier = [f"s{i}" for i in range(index)]
+        upstreams = draw(st.lists(st.sampled_from(earlier), unique=True)) if earlier else []
+        policy = StackPolicy(
+            retries=draw(st.integers(0, 2)),
+            retry_backoff_seconds=1,
+            on_failure=draw(st.sampled_from(OnFailure)),
+        )
+        stacks.append(ChainStack(f"s{index}", upstreams or ["root"], policy))
+        fails[f"s{index}"] = draw(st.lists(st.booleans(), min_size=3, max_size=3))
+    max_parallel = draw(st.integers(1, 4))
+    return ChainInput("root", stacks, max_parallel=max_parallel), fails
+
+
+def _lets_dependents_go(state: ChainState, stack_id: str) -> bool:
+    progress = state.progress[stack_id]
+    if progress.state == StackState.SUCCEEDED:
+        return True
+    stack = state.stacks.get(stack_id)
+    return (
+        progress.state == StackState.FAILED
+        and stack is not None
+        and stack.policy.on_failure == OnFailure.CONTINUE
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(chains())
+def test_any_chain_runs_in_order_within_limits_and_ends(
+    case: tuple[ChainInput, dict[str, list[bool]]],
+) -> None:
+    """No stack starts before its upstreams let it, max_parallel holds, every stack ends."""
+    req, fails = case
+    state = ChainState("chain-x", req, T0)
+    now, attempts = T0, {stack.id: 0 for stack in req.stacks}
+    for _ in range(200):
+        state.tick(now)
+        for stack_id, key in state.take_effects().requests:
+            upstreams = state.stacks[stack_id].upstreams
+            assert all(_lets_dependents_go(state, up) for up in upstreams), stack_id
+            assert key == state.key(stack_id)
+            attempts[stack_id] += 1
+        assert len(state.stacks_in(*IN_FLIGHT)) <= req.max_parallel
+        if state.finished:
+            break
+        running = state.stacks_in(*IN_FLIGHT)
+        if running:
+            stack_id = running[0]
+            failed = fails[stack_id][state.progress[stack_id].attempts - 1]
+            update = RunUpdate(
+                state.key(stack_id),
+                stack_id,
+                f"run-{stack_id}",
+                "FAILED" if failed else "FINISHED",
+                5,
+            )
+            state.apply_update(update, now)
+        else:
+            deadline = state.next_deadline()
+            assert deadline is not None, "nothing in flight, nothing due, yet not finished"
+            now = deadline
+    assert state.finished
+    for stack in req.stacks:
+        progress = state.progress[stack.id]
+        assert progress.attempts == attempts[stack.id]
+        assert progress.attempts <= stack.policy.retries + 1
+        if progress.state == StackState.SKIPPED:
+            assert not all(_lets_dependents_go(state, up) for up in stack.upstreams)
+    failed = any(state.progress[s.id].state == StackState.FAILED for s in req.stacks)
+    assert state.status == (ChainStatus.FAILED if failed else ChainStatus.SUCCEEDED)
+
+
+def test_a_run_past_its_timeout_is_released_and_fails() -> None:
+    """run_timeout: the chain releases the run and fails the stack without a retry."""
+    req = ChainInput(
+        "root",
+        [ChainStack("a", ["root"], StackPolicy(retries=3))],
+        run_timeout_seconds=60,
+    )
+    state = ChainState("chain-x", req, T0)
+    state.tick(T0)
+    ((stack_id, key),) = state.take_effects().requests
+    assert state.next_deadline() == T0 + timedelta(seconds=60)
+
+    state.tick(T0 + timedelta(seconds=61))
+    assert state.take_effects().releases == [(stack_id, key)]
+    assert state.progress["a"].state == StackState.FAILED
+    assert state.progress["a"].reason == "run timed out"
+
+
+def test_updates_for_an_earlier_attempt_are_ignored() -> None:
+    """A late update about attempt 1 cannot change attempt 2."""
+    policy = StackPolicy(retries=1, retry_backoff_seconds=1)
+    state = ChainState("chain-x", ChainInput("root", [ChainStack("a", ["root"], policy)]), T0)
+    state.tick(T0)
+    ((_, first_key),) = state.take_effects().requests
+    state.apply_update(RunUpdate(first_key, "a", "r1", "FAILED", 5), T0)
+    state.tick(T0 + timedelta(seconds=2))
+    ((_, second_key),) = state.take_effects().requests
+    assert second_key != first_key
+
+    state.apply_update(RunUpdate(first_key, "a", "r1", "FINISHED", 6), T0)
+    assert state.progress["a"].state == StackState.TRIGGERED
+
+
+def test_the_document_lists_the_root_and_run_urls() -> None:
+    """The status document has the root as succeeded with its run, and run URLs per stack."""
+    req = ChainInput("root", [ChainStack("a", ["root"])], root_run_id="R0")
+    state = ChainState("chain-x", req, T0)
+    doc = state.document(RunUrl("https://acme.app.spacelift.io/"), None)
+    assert doc["stacks"]["root"]["state"] == "succeeded"
+    assert doc["stacks"]["root"]["run_url"] == "https://acme.app.spacelift.io/stack/root/run/R0"
+    assert doc["stacks"]["a"]["run_url"] is None
+    assert doc["status"] == "running"
