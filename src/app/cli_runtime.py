@@ -1,12 +1,22 @@
-"""``stackchain worker``: the long-running parts, one process each to scale out."""
+"""``stackchain serve``, ``worker`` and ``sandbox``: the long-running parts as processes."""
 
 import asyncio
+import contextlib
+from typing import Annotated
 
 import typer
 
+from app.auth import BindRefusedError, check_bind
+from app.logs import configure_logging
 from app.runtime import exit_process, run_until_stopped, run_worker
+from app.sandbox_world import sandbox_config
+from app.serve import ServeOptions
+from app.serve import serve as run_serve
 from app.settings import SettingsError, load_settings
+from app.stackfile import StackFileError, load_stack_graph
 from app.temporal_connect import connect_temporal
+from app.webhook_secret import resolve_webhook_secret
+from spacelift.sandbox import DEFAULT_KEY_ID, serve_sandbox
 
 
 def worker() -> None:
@@ -34,6 +44,53 @@ def worker() -> None:
     exit_process(run_until_stopped(main))
 
 
+def serve(
+    host: Annotated[str, typer.Option(help="Address the API binds.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run everything: API, worker, embedded Temporal and (without an account) the sandbox."""
+    try:
+        settings = load_settings()
+        check_bind(host, has_token=settings.api_token is not None)
+    except (SettingsError, BindRefusedError) as error:
+        typer.echo(f"stackchain: {error}", err=True)
+        exit_process(1)
+        return
+    configure_logging()
+    options = ServeOptions(host=host, port=port)
+    exit_process(run_until_stopped(lambda stop: run_serve(settings, options, stop)))
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port of the sandbox.", min=1, max=65535)] = 8001,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where to send signed webhooks (none if unset).")
+    ] = None,
+) -> None:
+    """Run the Spacelift sandbox alone, with the dependency file's stacks."""
+    try:
+        settings = load_settings()
+        graph = load_stack_graph(settings.config_path)
+    except (SettingsError, StackFileError) as error:
+        typer.echo(f"stackchain: {error}", err=True)
+        exit_process(1)
+        return
+    secret = resolve_webhook_secret(settings.model_copy(update={"spacelift_endpoint": None}))
+    config = sandbox_config(graph, webhook_url=webhook_url, webhook_secret=secret.decode())
+    typer.echo(f"Spacelift sandbox: http://127.0.0.1:{port}/graphql (key {DEFAULT_KEY_ID})")
+
+    async def main(stop: asyncio.Event) -> None:
+        task = asyncio.create_task(serve_sandbox(config, port=port))
+        await asyncio.wait({task, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED")
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    exit_process(run_until_stopped(main))
+
+
 def register(app: typer.Typer) -> None:
     """Add the long-running commands to the CLI."""
+    app.command()(serve)
     app.command()(worker)
+    app.command()(sandbox)

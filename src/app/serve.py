@@ -1,0 +1,124 @@
+"""``stackchain serve``: the whole system in one process tree.
+
+The API and the worker run in this process; the embedded Temporal dev server (when
+``TEMPORAL_ADDRESS`` is unset) is a child process keeping its state in ``.stackchain/``; the
+Spacelift sandbox (when no Spacelift account is configured) serves on loopback in this process
+and sends its signed webhooks to this API.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+from rich.console import Console
+
+from app.cli_api import uvicorn_server
+from app.main import create_app
+from app.runtime import run_worker
+from app.sandbox_world import sandbox_config
+from app.settings import Settings
+from app.stackfile import load_stack_graph
+from app.temporal_connect import connect_temporal
+from app.webhook_secret import resolve_webhook_secret
+from spacelift.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, running_sandbox
+from temporal.devserver import DevServer
+
+STATE_DIR = Path(".stackchain")
+SANDBOX_PORT = 8001
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where ``serve`` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    sandbox_port: int = SANDBOX_PORT
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+
+
+@contextlib.asynccontextmanager
+async def _temporal(settings: Settings, options: ServeOptions) -> AsyncIterator[str | None]:
+    """The embedded dev server when no Temporal is configured; yields its Web UI address."""
+    if not settings.embedded_temporal:
+        yield None
+        return
+    server = DevServer(
+        STATE_DIR / "temporal.db",
+        port=options.temporal_port,
+        ui_port=options.temporal_ui_port,
+        namespace=settings.temporal_namespace,
+        log_file=STATE_DIR / "temporal.log",
+    )
+    async with server:
+        yield server.ui_url
+
+
+@contextlib.asynccontextmanager
+async def _spacelift(settings: Settings, options: ServeOptions) -> AsyncIterator[Settings]:
+    """The settings to run with: as given, or pointed at a sandbox served for the duration."""
+    if not settings.uses_sandbox:
+        yield settings
+        return
+    secret = resolve_webhook_secret(settings).decode()
+    config = sandbox_config(
+        load_stack_graph(settings.config_path),
+        webhook_url=f"http://{_loopback(options.host)}:{options.port}/webhooks/spacelift",
+        webhook_secret=secret,
+    )
+    async with running_sandbox(config, port=options.sandbox_port) as sandbox:
+        yield settings.model_copy(
+            update={
+                "spacelift_endpoint": sandbox.url,
+                "spacelift_key_id": DEFAULT_KEY_ID,
+                "spacelift_key_secret": SecretStr(DEFAULT_KEY_SECRET),
+                "webhook_secret": SecretStr(secret),
+            }
+        )
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104 - a bind-all host
+
+
+async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
+    """Run everything until ``stop`` is set, then shut it down in reverse order."""
+    console = Console(stderr=True)
+    async with _temporal(settings, options) as ui_url, _spacelift(settings, options) as live:
+        client = await connect_temporal(live)
+        server = uvicorn_server(
+            create_app(live, temporal=client), host=options.host, port=options.port
+        )
+        api = asyncio.create_task(server.serve(), name="api")
+        worker = asyncio.create_task(run_worker(live, client, stop), name="worker")
+        _announce(console, settings, live, options, ui_url)
+        done, _ = await asyncio.wait({api, worker}, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        server.should_exit = True
+        await asyncio.gather(api, worker, return_exceptions=True)
+        for task in done:
+            task.result()  # a part that stopped by itself: its error is the process's
+
+
+def _announce(
+    console: Console, given: Settings, live: Settings, options: ServeOptions, ui_url: str | None
+) -> None:
+    api = f"http://{options.host}:{options.port}"
+    console.print(f"[bold]stackchain[/] API        {api}  (webhooks: {api}/webhooks/spacelift)")
+    temporal = ui_url or f"{given.temporal_address} (namespace {given.temporal_namespace})"
+    console.print(f"           Temporal   {temporal}")
+    if given.uses_sandbox:
+        console.print(
+            f"[bold yellow]SANDBOX:[/] no Spacelift account is configured; runs happen in the "
+            f"built-in Spacelift sandbox at {live.spacelift_endpoint} (not a real Spacelift)"
+        )
+        console.print(
+            f"  start a chain:  curl -X POST {live.spacelift_endpoint}/sandbox/stacks/network/push"
+        )
+    else:
+        console.print(f"           Spacelift  {live.spacelift_endpoint}")
+    console.print("  watch chains:   stackchain chains; stackchain status CHAIN --watch")
