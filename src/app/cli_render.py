@@ -21,15 +21,24 @@ def _styled(state: str | None) -> Text:
     return Text(state or "-", style=STATE_STYLES.get(state or "", ""))
 
 
+def _moment(iso: str | None) -> str:
+    """``2026-11-21T10:00:00.123456+00:00`` as ``2026-11-21 10:00:00``."""
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
 def chains_table(chains: list[dict[str, Any]]) -> Table:
-    """``stackchain chains``: one row a chain."""
-    table = Table("CHAIN", "ROOT", "STATUS", "STARTED", box=None, pad_edge=False)
+    """``stackchain chains``: one row a chain; ids are never cut, so they can be copied."""
+    table = Table(box=None, pad_edge=False)
+    widest = max((len(chain["chain_id"]) for chain in chains), default=5)
+    table.add_column("CHAIN", no_wrap=True, min_width=widest)
+    for header in ("ROOT", "STATUS", "STARTED (UTC)"):
+        table.add_column(header, no_wrap=True)
     for chain in chains:
         table.add_row(
             chain["chain_id"],
             chain.get("root_stack") or "-",
             _styled(chain.get("status")),
-            chain.get("started_at") or "-",
+            _moment(chain.get("started_at")),
         )
     return table
 

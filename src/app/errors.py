@@ -14,6 +14,7 @@
 """
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from app.logs import get_logger
@@ -85,6 +86,17 @@ async def _answer(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=error.status_code, headers=headers)
 
 
+async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
+    """422 without echoing the input: it may not be JSON-safe (``Infinity``) or may be secret."""
+    assert isinstance(error, RequestValidationError)  # noqa: S101 - registered for it only
+    detail = [
+        {"loc": [str(part) for part in item["loc"]], "msg": str(item["msg"]), "type": item["type"]}
+        for item in error.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every :class:`ApiError` as ``{"detail": ...}`` with its status."""
+    """Answer every :class:`ApiError` as ``{"detail": ...}``, and invalid requests as 422."""
     app.add_exception_handler(ApiError, _answer)
+    app.add_exception_handler(RequestValidationError, _invalid_request)

@@ -24,9 +24,10 @@ StackId = Annotated[str, Field(pattern=STACK_ID_PATTERN, min_length=1, max_lengt
 RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=100)]
 Word = Annotated[str, Field(pattern=r"^[A-Z][A-Z_]*$", max_length=40)]
 """A run state or type as Spacelift spells them: ``FINISHED``, ``TRACKED``."""
-UnixSeconds = Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)]
-UnixNanos = Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS * NANOSECONDS)]
-Count = Annotated[int, Field(ge=0, le=2**31)]
+UnixSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_UNIX_SECONDS)]
+UnixNanos = Annotated[int, Field(strict=True, ge=0, le=MAX_UNIX_SECONDS * NANOSECONDS)]
+Count = Annotated[int, Field(strict=True, ge=0, le=2**31)]
+"""Numbers are JSON integers: ``false``, ``6.0`` or ``"6"`` are not a version or a time."""
 
 
 class _Camel(BaseModel):

@@ -23,8 +23,7 @@ async def listed(http: httpx.AsyncClient, status: str | None = None) -> list[str
 
 
 async def test_manual_chain_runs_and_is_listed(engine: Engine, tmp_path: Path) -> None:
-    """POST starts chain-<stack>-manual-<id>; it is listed newest first, read while running and
-    after it ends (from the workflow result), and filtered by status."""
+    """Manual chains start, list newest first, read running and ended, and filter by status."""
     async with api_for(engine, tmp_path) as api:
         first = await start(api.http, "network")
         second = await start(api.http, "network", include_root=True)
@@ -56,8 +55,7 @@ async def test_manual_chain_runs_and_is_listed(engine: Engine, tmp_path: Path) -
 
 
 async def test_approve_confirms_the_waiting_run(engine: Engine, tmp_path: Path) -> None:
-    """A stack with confirm: wait stops in awaiting_confirmation; approving a stack that is not
-    waiting is 409, one not in the chain 404; approving it confirms the run and the chain ends."""
+    """Approve confirms the waiting run (409 for a stack not waiting, 404 for one not in it)."""
     engine.spacelift.outcomes["database"] = ["UNCONFIRMED"]
     async with api_for(engine, tmp_path) as api:
         chain_id = await start(api.http, "network")
@@ -82,8 +80,7 @@ async def test_approve_confirms_the_waiting_run(engine: Engine, tmp_path: Path) 
 
 
 async def test_cancel_stops_the_chain(engine: Engine, tmp_path: Path) -> None:
-    """Cancel is 202 and the chain ends canceled with its run stopped; a second cancel, or an
-    approval, of the ended chain is 409; unknown chains are 404."""
+    """Cancel stops the chain and its run; acting on the ended chain is 409, unknown ones 404."""
     engine.spacelift.outcomes["database"] = ["HANG"]
     async with api_for(engine, tmp_path) as api:
         chain_id = await start(api.http, "network")

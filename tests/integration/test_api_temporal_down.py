@@ -37,8 +37,7 @@ async def server(tmp_path: Path) -> AsyncIterator[DevServer]:
 async def test_temporal_down_is_503_and_the_retry_is_not_lost(
     server: DevServer, tmp_path: Path
 ) -> None:
-    """Down: the webhook is 503 within the bound and /readyz is 503. Back on the same store: the
-    retried delivery is 202, /readyz 200, and a worker started later runs the root's chain."""
+    """Temporal down: 503 in bounded time; back: the retry is 202 and its chain runs once."""
     config = tmp_path / "stacks.yaml"
     config.write_text(STACKS)
     settings = load_settings(

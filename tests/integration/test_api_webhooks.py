@@ -33,8 +33,7 @@ async def lane_settled(lane: WorkflowHandle[Any, Any], *, signals: int) -> bool:
 async def test_a_signed_root_webhook_starts_the_chain_and_it_completes(
     engine: Engine, tmp_path: Path
 ) -> None:
-    """A root's FINISHED webhook is 202, the lane starts chain-<stack>-<run>, and the chain, fed
-    by webhooks for its own runs, succeeds without starting any other chain."""
+    """A signed root webhook starts chain-<stack>-<run>, which webhooks drive to success."""
     async with api_for(engine, tmp_path) as api:
         run_id = f"root{uuid.uuid4().hex[:10]}"
         answer = await api.webhook(payload(root_event(run_id)))
@@ -54,8 +53,7 @@ async def test_a_signed_root_webhook_starts_the_chain_and_it_completes(
 
 
 async def test_repeated_deliveries_start_one_chain(engine: Engine, tmp_path: Path) -> None:
-    """The same root three times, its policy-shape twin, and a repeat to a fresh server (its
-    memory lost) all collapse: one chain, one run per stack."""
+    """Repeats (also in policy shape, also to a restarted server) make one chain, one run each."""
     run_id = f"root{uuid.uuid4().hex[:10]}"
     body = json.dumps(payload(root_event(run_id))).encode()
     policy = json.loads((SAMPLES / "run-finished-policy-shape.json").read_text())

@@ -181,3 +181,14 @@ async def test_openapi_documents_every_route_with_examples(client: httpx.AsyncCl
     webhook = paths["/webhooks/spacelift"]["post"]
     assert webhook["requestBody"]["content"]["application/json"]["examples"]
     assert set(webhook["responses"]) >= {"200", "202", "401", "413", "422", "503"}
+
+
+async def test_invalid_requests_are_422_without_echoing_input(client: httpx.AsyncClient) -> None:
+    """An Infinity in a body is 422 naming the field, not a 500, and the input is not echoed."""
+    body = b'{"stack": "network", "include_root": Infinity}'
+    headers = GOOD | {"Content-Type": "application/json"}
+    answer = await client.post("/api/v1/chains", content=body, headers=headers)
+    assert answer.status_code == 422
+    (problem,) = answer.json()["detail"]
+    assert problem["loc"] == ["body", "include_root"]
+    assert "input" not in problem

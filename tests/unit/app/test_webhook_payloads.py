@@ -171,8 +171,7 @@ async def test_bodies_of_neither_shape_are_422(
 async def test_temporal_down_is_503_and_the_retry_is_accepted(
     web: WebApp, client: httpx.AsyncClient
 ) -> None:
-    """While Temporal cannot take the event: 503; the delivery is not remembered, so the retry
-    (Spacelift's) is accepted once Temporal is back."""
+    """Temporal down is 503 and the delivery is not remembered: the retry is accepted later."""
     body = sample("run-finished-tracked")
     web.signaler.down = True
     down = await post(client, body)
@@ -197,3 +196,13 @@ async def test_webhook_metrics_count_outcomes(client: httpx.AsyncClient) -> None
     assert "stackchain_webhook_handling_seconds_count 4.0" in text
     assert 'stackchain_stack_runs_total{stack="network",state="FINISHED"} 1.0' in text
     assert 'stackchain_run_duration_seconds_sum{state="FINISHED"} 90.0' in text
+
+
+@pytest.mark.parametrize("version", [False, True, 6.0, "6", None])
+async def test_numbers_must_be_integers(
+    web: WebApp, client: httpx.AsyncClient, version: object
+) -> None:
+    """A stateVersion that is not a JSON integer is 422, never coerced (fuzz: false became 0)."""
+    answer = await post(client, _event(stateVersion=version))
+    assert answer.status_code == 422
+    assert web.signaler.events == []
