@@ -9,6 +9,7 @@ API refused, the chain failed), 2 wrong usage.
 import asyncio
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator
@@ -87,6 +88,8 @@ def api(
     configure_logging()
     address = settings.temporal_address or EMBEDDED_ADDRESS
     Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
+    # uvicorn re-raises the signal it shut down on: a clean stop by SIGTERM then exits 0 here.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         asyncio.run(uvicorn_server(app, host=host, port=port).serve())
         code = 0

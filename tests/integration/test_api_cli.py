@@ -2,10 +2,13 @@
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import structlog.testing
 from typer.testing import CliRunner, Result
@@ -13,7 +16,8 @@ from typer.testing import CliRunner, Result
 from app import settings as settings_module
 from app.cli import app as cli
 from app.cli_api import uvicorn_server
-from tests.integration.api_support import TOKEN, Api, api_for
+from temporal.devserver import DevServer
+from tests.integration.api_support import STACKS, TOKEN, Api, api_for
 from tests.integration.conftest import Engine, eventually, free_port
 
 
@@ -139,3 +143,41 @@ async def test_commands_report_an_unreachable_api(monkeypatch: pytest.MonkeyPatc
         settings_module.get_settings.cache_clear()
     assert result.exit_code == 1
     assert "cannot reach the stackchain API" in result.output
+
+
+async def test_api_command_serves_and_stops_cleanly(
+    temporal_server: DevServer, tmp_path: Path
+) -> None:
+    """stackchain api serves /readyz 200 against TEMPORAL_ADDRESS and exits 0 on SIGTERM."""
+    port = free_port()
+    config = tmp_path / "stacks.yaml"
+    config.write_text(STACKS)
+    environment = os.environ | {
+        "TEMPORAL_ADDRESS": temporal_server.address,
+        "STACKCHAIN_CONFIG": str(config),
+        "STACKCHAIN_WEBHOOK_SECRET": "s",
+    }
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("stackchain")),
+        "api",
+        "--port",
+        str(port),
+        env=environment,
+        cwd=tmp_path,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def ready() -> bool:
+                try:
+                    return (await http.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=30)
+    finally:
+        process.terminate()
+        _, errors = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0, errors.decode()[-2000:]
+    assert b"Application shutdown complete" in errors
