@@ -69,8 +69,20 @@ ChainPlanner = Callable[[StartChainRequest], ChainInput | None]
 """Turns a root run into the chain it starts (None when the stack has nothing downstream)."""
 
 
+HEARTBEAT_EVERY = 2.0
+"""Seconds between heartbeats; well inside the workflows' heartbeat time-out."""
+
+
+async def _beat() -> None:
+    while True:
+        activity.heartbeat()
+        await asyncio.sleep(HEARTBEAT_EVERY)
+
+
 @asynccontextmanager
-async def _sorted_errors() -> AsyncIterator[None]:
+async def _activity_scope() -> AsyncIterator[None]:
+    """Heartbeat while the body runs, and sort Spacelift errors into retryable and not."""
+    heart = asyncio.create_task(_beat())
     try:
         yield
     except RateLimitedError as error:
@@ -80,6 +92,8 @@ async def _sorted_errors() -> AsyncIterator[None]:
         raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
     except SpaceliftError as error:
         raise ApplicationError(str(error), type=type(error).__name__) from error
+    finally:
+        heart.cancel()
 
 
 def run_event(stack_id: str, run: Run) -> RunEvent:
@@ -104,7 +118,7 @@ class SpaceliftActivities:
     @activity.defn
     async def trigger_run(self, req: TriggerRequest) -> TriggeredRun:
         """Trigger a tracked run; on a retry, first adopt a run an earlier attempt created."""
-        async with _sorted_errors():
+        async with _activity_scope():
             if activity.info().attempt > 1:
                 adopted = await self._adoptable(req)
                 if adopted is not None:
@@ -130,20 +144,20 @@ class SpaceliftActivities:
     @activity.defn
     async def get_run(self, req: RunRef) -> RunEvent:
         """Ask Spacelift for a run's state (when no webhook came)."""
-        async with _sorted_errors():
+        async with _activity_scope():
             run = await self._api.get_run(req.stack_id, req.run_id)
         return run_event(req.stack_id, run)
 
     @activity.defn
     async def confirm_run(self, req: RunRef) -> None:
         """Confirm a run that waits in UNCONFIRMED."""
-        async with _sorted_errors():
+        async with _activity_scope():
             await self._api.confirm_run(req.stack_id, req.run_id, note=req.note)
 
     @activity.defn
     async def stop_run(self, req: RunRef) -> None:
         """End a run nobody needs: cancel it when queued, discard when unconfirmed, else stop."""
-        async with _sorted_errors():
+        async with _activity_scope():
             if req.state in runstates.QUEUED_STATES:
                 await self._api.cancel_run(req.stack_id, req.run_id, note=req.note)
             elif req.state == runstates.UNCONFIRMED:
@@ -169,7 +183,8 @@ class LaneActivities:
 
         A retry repeats requests that already arrived; lanes ignore a request key they know.
         """
-        await asyncio.gather(*(self._request(signal) for signal in req.signals))
+        async with _activity_scope():
+            await asyncio.gather(*(self._request(signal) for signal in req.signals))
 
     async def _request(self, signal: LaneSignal) -> None:
         await workflows.signal_lane(
@@ -188,7 +203,8 @@ class LaneActivities:
         if chain is None:
             return None
         chain_id = workflows.root_chain_id(req.stack_id, req.run_id)
-        await workflows.start_chain(
-            self._client, task_queue=self._task_queue, chain_id=chain_id, req=chain
-        )
+        async with _activity_scope():
+            await workflows.start_chain(
+                self._client, task_queue=self._task_queue, chain_id=chain_id, req=chain
+            )
         return chain_id

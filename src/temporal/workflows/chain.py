@@ -6,11 +6,9 @@ back by the ``run_update`` signal, and leaves the rest to :class:`~temporal.chai
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,7 +28,9 @@ with workflow.unsafe.imports_passed_through():
         StackState,
         lane_id,
     )
+    from temporal.workflows import calls
     from temporal.workflows.alarm import Alarm
+    from temporal.workflows.calls import call
     from temporal.workflows.lane import StackLaneWorkflow
 
 CONTINUE_AS_NEW_AFTER_EVENTS = 8_000
@@ -137,12 +137,11 @@ class DependencyChainWorkflow:
             LaneSignal(stack_id, RunRequest(chain_id=self._id, key=key, not_before=now))
             for stack_id, key in requests
         ]
-        await workflow.execute_activity_method(
+        await call(
             LaneActivities.request_runs,
             LaneSignals(signals),
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-            summary=f"ask for runs of {', '.join(stack_id for stack_id, _ in requests)}"[:200],
+            summary=f"ask for runs of {', '.join(stack_id for stack_id, _ in requests)}",
+            retry=calls.TEMPORAL,
         )
 
     def _lane(self, stack_id: str) -> workflow.ExternalWorkflowHandle[StackLaneWorkflow]:

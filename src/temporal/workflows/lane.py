@@ -13,10 +13,10 @@ that overlap share a run, and events are matched to runs in one place:
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,12 +35,13 @@ with workflow.unsafe.imports_passed_through():
         StartChainRequest,
         TriggerRequest,
     )
+    from temporal.workflows import calls
     from temporal.workflows.alarm import Alarm
+    from temporal.workflows.calls import call
 
 REMEMBERED = 200
 """How many of its own run ids, root run ids and served request keys a lane remembers."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 4_000
-SPACELIFT_CALL = RetryPolicy(maximum_interval=timedelta(seconds=30), maximum_attempts=20)
 
 
 def _remember(items: list[str], item: str) -> None:
@@ -138,12 +139,11 @@ class StackLaneWorkflow:
                 await self._advance(current, event)
         elif event.run_id not in self._own_runs and self._is_root(event):
             _remember(self._roots, event.run_id)
-            await workflow.execute_activity_method(
+            await call(
                 LaneActivities.start_chain,
                 StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
                 summary=f"start the chain from {self._stack} run {event.run_id}",
+                retry=calls.TEMPORAL,
             )
 
     def _is_root(self, event: RunEvent) -> bool:
@@ -202,14 +202,19 @@ class StackLaneWorkflow:
         run.confirm_sent = True
         await self._spacelift(SpaceliftActivities.confirm_run, run, "confirm", confirm.note)
 
-    async def _spacelift(self, activity: object, run: LaneRun, verb: str, note: str) -> None:
+    async def _spacelift(
+        self,
+        activity: Callable[[SpaceliftActivities, RunRef], Awaitable[None]],
+        run: LaneRun,
+        verb: str,
+        note: str,
+    ) -> None:
         try:
-            await workflow.execute_activity_method(
-                activity,  # type: ignore[arg-type]
+            await call(
+                activity,
                 RunRef(self._stack, run.run_id, run.state, note),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=SPACELIFT_CALL,
                 summary=f"{verb} {self._stack} run {run.run_id}",
+                retry=calls.SPACELIFT,
             )
         except ActivityError as error:
             workflow.logger.warning("could not %s run %s: %s", verb, run.run_id, error.cause)
@@ -227,12 +232,11 @@ class StackLaneWorkflow:
         run = self._current
         if run is None or due is None or due > workflow.now():
             return
-        event = await workflow.execute_activity_method(
+        event = await call(
             SpaceliftActivities.get_run,
             RunRef(self._stack, run.run_id),
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=SPACELIFT_CALL,
             summary=f"ask Spacelift for {self._stack} run {run.run_id}",
+            retry=calls.SPACELIFT,
         )
         run.last_seen = workflow.now()
         self._events.insert(0, event)
@@ -245,12 +249,11 @@ class StackLaneWorkflow:
     async def _trigger(self) -> None:
         started = workflow.now()
         try:
-            triggered = await workflow.execute_activity_method(
+            triggered = await call(
                 SpaceliftActivities.trigger_run,
                 TriggerRequest(self._stack, started, self._own_runs[-20:]),
-                start_to_close_timeout=timedelta(seconds=60),
-                retry_policy=SPACELIFT_CALL,
                 summary=f"trigger {self._stack}",
+                retry=calls.SPACELIFT,
             )
         except ActivityError as error:
             self._failed_trigger_since = started
