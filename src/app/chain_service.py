@@ -15,13 +15,20 @@ from temporalio.client import (
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from app.chains import chain_input
-from app.errors import ConflictError, NotFoundError, UnprocessableError
+from app.errors import (
+    ConflictError,
+    NotFoundError,
+    TemporalUnavailableError,
+    UnprocessableError,
+)
 from app.graph_source import GraphSource
 from app.metrics import Metrics
 from app.stackfile import UnknownStackError
@@ -138,9 +145,14 @@ class ChainService:
             result = await self._gateway.bounded(handle.result(), f"the result of {chain_id}")
             document: dict[str, Any] = dict(result)
         elif described.status == WorkflowExecutionStatus.RUNNING:
-            document = await self._gateway.bounded(
-                handle.query("status"), f"the status query of {chain_id} (is a worker running?)"
-            )
+            query = handle.query("status")
+            try:
+                document = await self._gateway.bounded(
+                    query, f"the status query of {chain_id} (is a worker running?)"
+                )
+            except (WorkflowQueryFailedError, WorkflowQueryRejectedError) as error:
+                msg = f"chain {chain_id} could not answer its status query: {error}"
+                raise TemporalUnavailableError(msg) from None
         else:
             document = _ended_abnormally(described)
         self._metrics.chain_seen(chain_id, str(document.get("status")))
@@ -149,7 +161,10 @@ class ChainService:
     async def cancel(self, chain_id: str) -> None:
         """Ask the chain to stop: nothing more starts, runs in flight are stopped."""
         handle, _ = await self._running(chain_id)
-        await self._gateway.bounded(handle.signal("cancel"), f"the cancel of {chain_id}")
+        try:
+            await self._gateway.bounded(handle.signal("cancel"), f"the cancel of {chain_id}")
+        except RPCError as error:
+            raise _ended_meanwhile(chain_id, error) from None
 
     async def approve(self, chain_id: str, stack: str) -> str:
         """Confirm ``stack``'s UNCONFIRMED run in the chain; returns the run id."""
@@ -166,7 +181,10 @@ class ChainService:
                     msg = f"stack '{stack}' is not in chain {chain_id}"
                     raise NotFoundError(msg) from None
                 raise ConflictError(cause.message) from None
-            raise
+            msg = f"the approval of {stack} in {chain_id} failed: {error.cause or error}"
+            raise ConflictError(msg) from None
+        except RPCError as error:
+            raise _ended_meanwhile(chain_id, error) from None
         return run_id
 
     async def _describe(
@@ -197,6 +215,13 @@ class ChainService:
             msg = f"chain {chain_id} has already ended ({_status(described)})"
             raise ConflictError(msg)
         return handle, described
+
+
+def _ended_meanwhile(chain_id: str, error: RPCError) -> Exception:
+    """A chain that closed between the lookup and the call: 409, like one found closed."""
+    if error.status == RPCStatusCode.NOT_FOUND:
+        return ConflictError(f"chain {chain_id} has already ended")
+    return error
 
 
 def _quoted(value: str) -> str:

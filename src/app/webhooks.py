@@ -145,6 +145,8 @@ class WebhookHandler:
         bind_context(stack_id=event.stack_id, run_id=event.run_id)
         if event.run_type != "TRACKED":
             return _ignored(f"{event.run_type.lower()} run: only tracked runs start chains")
+        # While the file is broken the last good graph filters; with none at all the event goes
+        # to the lane anyway (its planner retries until the file is fixed, so no root is lost).
         graph = self._graphs.graph_or_last_good()
         if graph is not None and event.stack_id not in graph:
             return _ignored(f"stack '{event.stack_id}' is not in the dependency file")
