@@ -18,6 +18,7 @@ from tests.integration.conftest import Engine, free_port
 from tests.integration.fake_spacelift import FakeSpacelift
 
 from bench._harness import Benchmark
+from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, ChainStack, StackPolicy
 from temporal.worker import build_worker
@@ -56,7 +57,7 @@ async def _history_events(client: Client, workflow_id: str) -> list[int]:
 async def run_chain(count: int, max_parallel: int) -> dict[str, Any]:
     """Run one chain to the end; returns what was observed besides the time."""
     async with DevServer(Path(":memory:"), port=free_port(), ui_port=None) as server:
-        client = await Client.connect(server.address)
+        client = await connect(server.address)
         fake = FakeSpacelift(step=0)
         engine = Engine(client, fake, f"bench-{uuid.uuid4().hex[:6]}", timedelta(seconds=60))
         fake.sink = engine.deliver

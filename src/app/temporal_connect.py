@@ -4,6 +4,7 @@ from temporalio.client import Client
 from temporalio.service import TLSConfig
 
 from app.settings import Settings
+from temporal.client import connect
 from temporal.search_attributes import ensure_search_attributes
 
 EMBEDDED_ADDRESS = "127.0.0.1:7233"
@@ -33,7 +34,7 @@ async def connect_temporal(settings: Settings, *, register: bool = True) -> Clie
     address = settings.temporal_address or EMBEDDED_ADDRESS
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     try:
-        client = await Client.connect(
+        client = await connect(
             address, namespace=settings.temporal_namespace, api_key=api_key, tls=_tls(settings)
         )
     except RuntimeError as error:

@@ -51,19 +51,15 @@ class ChainState:
         self.started_at = snapshot.started_at if snapshot else now
         self.canceled = snapshot.canceled if snapshot else False
         self.stopped = snapshot.stopped if snapshot else False
-        self.progress: dict[str, StackProgress] = (
-            dict(snapshot.progress)
-            if snapshot
-            else {stack.id: StackProgress() for stack in req.stacks}
-        )
-        if req.root_stack not in self.stacks:
-            self.progress.setdefault(
-                req.root_stack,
-                StackProgress(
-                    state=StackState.SUCCEEDED,
-                    run_id=req.root_run_id,
-                    has_changes=req.root_has_changes,
-                ),
+        carried = snapshot.progress if snapshot else {}
+        self.progress: dict[str, StackProgress] = {
+            stack.id: carried.get(stack.id, StackProgress()) for stack in req.stacks
+        }
+        if req.root_stack not in self.stacks:  # listed as succeeded, with the root run
+            self.progress[req.root_stack] = carried.get(req.root_stack) or StackProgress(
+                state=StackState.SUCCEEDED,
+                run_id=req.root_run_id,
+                has_changes=req.root_has_changes,
             )
         self.effects = Effects()
 
@@ -103,10 +99,14 @@ class ChainState:
         return min(moments, default=None)
 
     def snapshot(self) -> ChainSnapshot:
-        """Everything the chain needs to carry on in a new run (continue-as-new)."""
+        """Everything the chain needs to carry on in a new run (continue-as-new).
+
+        Stacks nothing has happened to yet are left out: they start pending again.
+        """
+        untouched = StackProgress()
         return ChainSnapshot(
             started_at=self.started_at,
-            progress=self.progress,
+            progress={stack: p for stack, p in self.progress.items() if p != untouched},
             canceled=self.canceled,
             stopped=self.stopped,
         )

@@ -6,6 +6,7 @@ import the activities, which import this).
 
 import json
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import (
@@ -14,6 +15,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from temporal import search_attributes
 from temporal.inputs import (
@@ -26,6 +28,16 @@ from temporal.inputs import (
     RunRequest,
     lane_id,
 )
+
+DATA_CONVERTER = pydantic_data_converter
+"""JSON payloads decoded by pydantic (in Rust): a 2,000-stack chain's continue-as-new input
+decodes in ~25 ms instead of ~600 ms with the SDK's default dataclass decoding, which under the
+workflow sandbox crossed the 2 s deadlock detector. It reads the default converter's JSON too."""
+
+
+async def connect(address: str, **options: Any) -> Client:  # noqa: ANN401 - Client.connect's options
+    """A Temporal client that speaks stackchain's payloads; every client must come from here."""
+    return await Client.connect(address, data_converter=DATA_CONVERTER, **options)
 
 
 def root_chain_id(stack_id: str, run_id: str) -> str:

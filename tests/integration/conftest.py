@@ -38,7 +38,7 @@ async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
 
 @pytest.fixture(scope="session")
 async def temporal_client(temporal_server: DevServer) -> Client:
-    return await Client.connect(temporal_server.address)
+    return await workflows.connect(temporal_server.address)
 
 
 def graph_input(

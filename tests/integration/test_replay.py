@@ -7,6 +7,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from temporal.client import DATA_CONVERTER
 from temporal.worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -18,7 +19,7 @@ async def test_recorded_history_replays(path: Path) -> None:
     """A history recorded by an earlier version replays without a nondeterminism error."""
     stored = STORED[path]
     history = WorkflowHistory.from_json(stored["workflow_id"], stored["history"])
-    replayer = Replayer(workflows=list(WORKFLOWS))
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None
 

@@ -4,8 +4,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client
-
+from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy
 from temporal.worker import build_worker
@@ -19,7 +18,7 @@ async def test_a_chain_carries_on_after_the_temporal_server_restarts(tmp_path: P
     no stack is triggered twice."""
     server = DevServer(tmp_path / "temporal.db", port=free_port(), ui_port=None)
     await server.start()
-    client = await Client.connect(server.address)
+    client = await connect(server.address)
     fake = FakeSpacelift()
     engine = Engine(client, fake, f"restart-{uuid.uuid4().hex[:8]}", timedelta(milliseconds=500))
     fake.sink = engine.deliver

@@ -33,6 +33,8 @@ with workflow.unsafe.imports_passed_through():
     from temporal.workflows.calls import call
     from temporal.workflows.lane import StackLaneWorkflow
 
+DETAILS_NAMES = 12
+"""Stacks named per line of the Web UI's current details; the rest are counted."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 8_000
 """Well under Temporal's 10,240-event warning, so a 2,000-stack chain rolls over cleanly."""
 
@@ -171,7 +173,12 @@ class DependencyChainWorkflow:
         ):
             stacks = state.stacks_in(*states)
             if stacks:
-                lines.append(f"{label}: {', '.join(stacks)}")
+                more = (
+                    f" and {len(stacks) - DETAILS_NAMES} more"
+                    if len(stacks) > DETAILS_NAMES
+                    else ""
+                )
+                lines.append(f"{label}: {', '.join(stacks[:DETAILS_NAMES])}{more}")
         workflow.set_current_details("\n\n".join(lines))
         if state.status != self._published_status:  # an upsert is a history event: only on change
             self._published_status = state.status

@@ -11,8 +11,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import Client
-
+from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy, lane_id
 from temporal.worker import build_worker
@@ -26,7 +25,7 @@ async def record() -> None:
     """A diamond chain with a retry and an auto-confirmed run, and the lane that served it."""
     with tempfile.TemporaryDirectory() as folder:
         async with DevServer(Path(folder) / "t.db", port=free_port(), ui_port=None) as server:
-            client = await Client.connect(server.address)
+            client = await connect(server.address)
             fake = FakeSpacelift()
             queue = f"record-{uuid.uuid4().hex[:6]}"
             engine = Engine(client, fake, queue, timedelta(seconds=60))

@@ -1,5 +1,6 @@
 """The chain's state machine, driven directly: the rules hold for any graph and any outcomes."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -138,3 +139,19 @@ def test_the_document_lists_the_root_and_run_urls() -> None:
     assert doc["stacks"]["root"]["run_url"] == "https://acme.app.spacelift.io/stack/root/run/R0"
     assert doc["stacks"]["a"]["run_url"] is None
     assert doc["status"] == "running"
+
+
+def test_a_snapshot_carries_progress_into_the_next_run() -> None:
+    """Continue-as-new: the restored state equals the old one; untouched stacks are left out."""
+    stacks = [ChainStack("a", ["root"]), ChainStack("b", ["a"]), ChainStack("c", ["b"])]
+    req = ChainInput("root", stacks, root_run_id="R0")
+    state = ChainState("chain-x", req, T0)
+    state.tick(T0)
+    ((_, key),) = state.take_effects().requests
+    state.apply_update(RunUpdate(key, "a", "r1", "FINISHED", 5, has_changes=True), T0)
+
+    snapshot = state.snapshot()
+    assert set(snapshot.progress) == {"a", "root"}
+    restored = ChainState("chain-x", replace(req, resume=snapshot), T0 + timedelta(hours=1))
+    assert restored.progress == state.progress
+    assert restored.started_at == T0
