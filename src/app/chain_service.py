@@ -35,6 +35,7 @@ from app.stackfile import UnknownStackError
 from app.temporal_gateway import TemporalGateway
 from temporal import client as workflows
 from temporal import search_attributes
+from temporal.chainstate import NotAwaitingConfirmationError, StackNotInChainError
 from temporal.inputs import CHAIN_WORKFLOW, ChainStatus
 from temporal.workflows.chain import ApproveRequest
 
@@ -176,11 +177,11 @@ class ChainService:
             )
         except WorkflowUpdateFailedError as error:
             cause = error.cause
-            if isinstance(cause, ApplicationError) and cause.type == "NotAwaitingConfirmation":
-                if "not in this chain" in cause.message:
-                    msg = f"stack '{stack}' is not in chain {chain_id}"
-                    raise NotFoundError(msg) from None
-                raise ConflictError(cause.message) from None
+            if isinstance(cause, ApplicationError):
+                if cause.type == StackNotInChainError.__name__:
+                    raise NotFoundError(cause.message) from None
+                if cause.type == NotAwaitingConfirmationError.__name__:
+                    raise ConflictError(cause.message) from None
             msg = f"the approval of {stack} in {chain_id} failed: {error.cause or error}"
             raise ConflictError(msg) from None
         except RPCError as error:

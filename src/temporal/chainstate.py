@@ -27,6 +27,14 @@ IN_FLIGHT = frozenset({StackState.TRIGGERED, StackState.RUNNING, StackState.AWAI
 UNCHANGED = "no upstream run in this chain changed resources"
 
 
+class StackNotInChainError(LookupError):
+    """An operator named a stack this chain does not run."""
+
+
+class NotAwaitingConfirmationError(ValueError):
+    """An operator approved a stack whose run does not wait in UNCONFIRMED."""
+
+
 @dataclass
 class Effects:
     """What the workflow must do next, collected by the state machine."""
@@ -153,17 +161,30 @@ class ChainState:
             ):
                 self.request_confirm(stack_id)
 
+    def check_confirmable(self, stack_id: str) -> None:
+        """Raise unless the stack's run waits in UNCONFIRMED in this chain.
+
+        Raises:
+            StackNotInChainError: the chain does not run the stack.
+            NotAwaitingConfirmationError: the stack's run is not waiting for a confirmation.
+        """
+        progress = self.progress.get(stack_id)
+        if progress is None or stack_id not in self.stacks:
+            msg = f"stack {stack_id!r} is not in chain {self.chain_id}"
+            raise StackNotInChainError(msg)
+        if progress.state != StackState.AWAITING_CONFIRMATION:
+            msg = f"stack {stack_id!r} is not awaiting confirmation (it is {progress.state.value})"
+            raise NotAwaitingConfirmationError(msg)
+
     def request_confirm(self, stack_id: str) -> str:
         """Ask for the stack's UNCONFIRMED run to be confirmed; returns the run id.
 
         Raises:
-            ValueError: the stack is not waiting for confirmation in this chain.
+            StackNotInChainError: the chain does not run the stack.
+            NotAwaitingConfirmationError: the stack's run is not waiting for a confirmation.
         """
-        progress = self.progress.get(stack_id)
-        if progress is None or progress.state != StackState.AWAITING_CONFIRMATION:
-            state = "not in this chain" if progress is None else progress.state.value
-            msg = f"stack {stack_id!r} is not awaiting confirmation ({state})"
-            raise ValueError(msg)
+        self.check_confirmable(stack_id)
+        progress = self.progress[stack_id]
         assert progress.run_id is not None  # noqa: S101 - set with the UNCONFIRMED update
         if progress.confirm_sent_for != progress.run_id:
             progress.confirm_sent_for = progress.run_id

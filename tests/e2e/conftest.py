@@ -29,7 +29,7 @@ from spacelift.sandbox import (
 from temporal.devserver import DevServer
 from tests.integration.conftest import free_port
 
-WEBHOOK_SECRET = "e2e-webhook-secret"  # noqa: S105 - a test value
+WEBHOOK_SECRET = "e2e-webhook-secret"
 QUICK = Durations(queued=0.02, preparing=0.05, planning=0.1, applying=0.1)
 
 

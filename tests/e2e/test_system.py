@@ -2,6 +2,7 @@
 Spacelift, webhooks signed and delivered over HTTP."""
 
 import itertools
+from functools import partial
 from pathlib import Path
 
 from spacelift.sandbox import Chaos
@@ -129,7 +130,7 @@ async def test_the_worker_killed_twice_mid_chain_runs_no_stack_twice(
         root = sys_.push("network")
         chain_id = f"chain-network-{root}"
         for stack in ("database", "app"):
-            await until(lambda s=stack: sys_.sandbox.runs(s), 30, f"a run of {stack}")
+            await until(partial(sys_.sandbox.runs, stack), 30, f"a run of {stack}")
             sys_.kill("worker")
             sys_.spawn("worker", "worker")
         chain = await sys_.chain(chain_id, within=90)

@@ -83,11 +83,14 @@ async def test_a_root_delivered_three_times_starts_one_chain(engine: Engine) -> 
 async def test_proposed_and_unfinished_runs_start_nothing(engine: Engine) -> None:
     """Only TRACKED runs that reach FINISHED are roots."""
     engine.plans["network"] = graph_input("network", GRAPH)
-    base = {"stack_id": "network", "created_at": datetime.now(UTC)}
-    await engine.deliver(RunEvent(run_id="p1", state="FINISHED", run_type="PROPOSED", **base))
-    await engine.deliver(RunEvent(run_id="t1", state="APPLYING", **base))
-    await engine.deliver(RunEvent(run_id="t2", state="FAILED", **base))
-    marker = RunEvent(run_id=f"t3-{uuid.uuid4().hex[:6]}", state="FINISHED", **base)
+
+    def event(run_id: str, state: str, run_type: str = "TRACKED") -> RunEvent:
+        return RunEvent("network", run_id, state, run_type, created_at=datetime.now(UTC))
+
+    await engine.deliver(event("p1", "FINISHED", "PROPOSED"))
+    await engine.deliver(event("t1", "APPLYING"))
+    await engine.deliver(event("t2", "FAILED"))
+    marker = event(f"t3-{uuid.uuid4().hex[:6]}", "FINISHED")
     await engine.deliver(marker)  # handled after the three above: the lane is sequential
 
     await eventually(lambda: _planned(engine, 1))

@@ -14,7 +14,13 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from temporal import search_attributes
     from temporal.activities import LaneActivities
-    from temporal.chainstate import ChainState, Effects, RunUrl
+    from temporal.chainstate import (
+        ChainState,
+        Effects,
+        NotAwaitingConfirmationError,
+        RunUrl,
+        StackNotInChainError,
+    )
     from temporal.inputs import (
         CHAIN_WORKFLOW,
         ChainInput,
@@ -78,11 +84,11 @@ class DependencyChainWorkflow:
 
     @approve.validator
     def _validate_approve(self, req: ApproveRequest) -> None:
-        progress = self._state.progress.get(req.stack_id)
-        if progress is None or progress.state != StackState.AWAITING_CONFIRMATION:
-            state = "not in this chain" if progress is None else progress.state.value
-            msg = f"stack {req.stack_id!r} is not awaiting confirmation ({state})"
-            raise ApplicationError(msg, type="NotAwaitingConfirmation")
+        """Refuse, before it reaches the history, an approval that cannot apply."""
+        try:
+            self._state.check_confirmable(req.stack_id)
+        except (StackNotInChainError, NotAwaitingConfirmationError) as error:
+            raise ApplicationError(str(error), type=type(error).__name__) from None
 
     @workflow.query
     def status(self) -> dict[str, Any]:
