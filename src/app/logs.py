@@ -48,6 +48,10 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+QUIET_LIBRARIES = ("httpx", "httpcore")
+"""Libraries that log every request at INFO."""
+
+
 def configure_logging(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
     """Set up structlog (and route the standard library's records through the same renderer).
 
@@ -80,6 +84,8 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    for chatty in QUIET_LIBRARIES:  # one line per request: the access log already says it
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
 
 def bind_context(**values: str | None) -> None:
