@@ -6,7 +6,9 @@ from functools import partial
 from pathlib import Path
 
 from spacelift.sandbox import Chaos
+from temporal.devserver import DevServer
 from tests.e2e.conftest import System, SystemFactory, until
+from tests.integration.conftest import free_port
 
 EXAMPLE = (Path(__file__).parents[2] / "config" / "stacks.yaml").read_text()
 
@@ -142,3 +144,32 @@ async def test_the_worker_killed_twice_mid_chain_runs_no_stack_twice(
 
 async def _state_is(sys_: System, chain_id: str, stack: str, state: str) -> bool:
     return await sys_.stack_state(chain_id, stack) == state
+
+
+async def test_a_chain_survives_the_temporal_server_restarting(
+    system: SystemFactory, tmp_path: Path
+) -> None:
+    """Stop Temporal mid-chain, let a run finish in Spacelift while it is down, and start it
+    again on its SQLite file: the chain carries on and finishes, no stack run twice."""
+    waits = BRANCHES.replace("  database: {depends_on: [network]}",
+                             "  database: {depends_on: [network], confirm: wait}")  # fmt: skip
+    server = DevServer(tmp_path / "own-temporal.db", port=free_port(), ui_port=None)
+    await server.start()
+    try:
+        async with system(waits, temporal=server) as sys_:
+            root = sys_.push("network")
+            chain_id = f"chain-network-{root}"
+            await until(lambda: _state_is(sys_, chain_id, "database", "awaiting_confirmation"))
+            await server.stop()
+            (waiting,) = sys_.sandbox.runs("database")
+            sys_.sandbox.world.confirm("database", waiting.id, "confirmed in Spacelift", "jane")
+            await until(lambda: waiting.is_terminal, 10, "the confirmed run finishing")
+            await server.start()
+            chain = await sys_.chain(chain_id, within=60)
+    finally:
+        await server.stop()
+
+    assert chain["status"] == "succeeded"
+    assert chain["stacks"]["database"]["run_id"] == waiting.id
+    assert sys_.runs_per_stack() == {"network": 1, "database": 1, "app": 1, "cache": 1,
+                                     "worker": 1}  # fmt: skip
