@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
 
 from temporal import client as workflows
 from temporal.devserver import DevServer
@@ -100,6 +101,17 @@ class Engine:
         return result
 
 
+def engine_worker(engine: Engine) -> Worker:
+    """A worker for the engine's task queue, against its fake Spacelift."""
+    return build_worker(
+        engine.client,
+        task_queue=engine.task_queue,
+        spacelift=engine.spacelift,
+        planner=engine.planner,
+        poll_interval=engine.poll_interval,
+    )
+
+
 class EngineFactory(Protocol):
     def __call__(
         self, *, poll_interval: timedelta = ...
@@ -120,15 +132,8 @@ def engine_factory(temporal_client: Client) -> EngineFactory:
             poll_interval=poll_interval,
         )
         spacelift.sink = eng.deliver
-        worker = build_worker(
-            temporal_client,
-            task_queue=eng.task_queue,
-            spacelift=spacelift,
-            planner=eng.planner,
-            poll_interval=poll_interval,
-        )
         try:
-            async with worker:
+            async with engine_worker(eng):
                 yield eng
         finally:
             await spacelift.aclose()

@@ -7,9 +7,15 @@ from pathlib import Path
 from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy
-from temporal.worker import build_worker
 from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
-from tests.integration.conftest import Engine, eventually, free_port, graph_input, stack_state
+from tests.integration.conftest import (
+    Engine,
+    engine_worker,
+    eventually,
+    free_port,
+    graph_input,
+    stack_state,
+)
 from tests.integration.fake_spacelift import FakeSpacelift
 
 
@@ -24,13 +30,7 @@ async def test_a_chain_carries_on_after_the_temporal_server_restarts(tmp_path: P
     fake.sink = engine.deliver
     fake.outcomes["database"] = ["UNCONFIRMED"]
     wait = {"database": StackPolicy(retries=0, confirm=Confirm.WAIT)}
-    worker = build_worker(
-        client,
-        task_queue=engine.task_queue,
-        spacelift=fake,
-        planner=engine.planner,
-        poll_interval=engine.poll_interval,
-    )
+    worker = engine_worker(engine)
     try:
         async with worker:
             graph = {"database": ["network"], "app": ["database"], "cache": ["network"]}

@@ -14,8 +14,7 @@ from pathlib import Path
 from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy, lane_id
-from temporal.worker import build_worker
-from tests.integration.conftest import Engine, free_port, graph_input
+from tests.integration.conftest import Engine, engine_worker, free_port, graph_input
 from tests.integration.fake_spacelift import FakeSpacelift
 
 HERE = Path(__file__).parent
@@ -36,13 +35,7 @@ async def record() -> None:
                 "app": StackPolicy(retries=0, confirm=Confirm.AUTO),
             }
             graph = {"database": ["network"], "cache": ["network"], "app": ["database", "cache"]}
-            worker = build_worker(
-                client,
-                task_queue=queue,
-                spacelift=fake,
-                planner=engine.planner,
-                poll_interval=engine.poll_interval,
-            )
+            worker = engine_worker(engine)
             async with worker:
                 handle = await engine.start(graph_input("network", graph, policies=policies))
                 await handle.result()
