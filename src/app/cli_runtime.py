@@ -47,6 +47,15 @@ def worker() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address the API binds.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the API.", min=1, max=65535)] = 8000,
+    temporal_port: Annotated[
+        int, typer.Option(help="Embedded Temporal's frontend port.", min=1, max=65535)
+    ] = 7233,
+    temporal_ui_port: Annotated[
+        int, typer.Option(help="Embedded Temporal's Web UI port.", min=1, max=65535)
+    ] = 8233,
+    sandbox_port: Annotated[
+        int, typer.Option(help="The sandbox's port (no Spacelift account).", min=1, max=65535)
+    ] = 8001,
 ) -> None:
     """Run everything: API, worker, embedded Temporal and (without an account) the sandbox."""
     try:
@@ -57,7 +66,13 @@ def serve(
         exit_process(1)
         return
     configure_logging()
-    options = ServeOptions(host=host, port=port)
+    options = ServeOptions(
+        host=host,
+        port=port,
+        sandbox_port=sandbox_port,
+        temporal_port=temporal_port,
+        temporal_ui_port=temporal_ui_port,
+    )
     exit_process(run_until_stopped(lambda stop: run_serve(settings, options, stop)))
 
 

@@ -10,7 +10,7 @@ seconds, long enough to watch a chain with ``stackchain status --watch``.
 from app.stackfile import StackGraph
 from spacelift.sandbox import Durations, SandboxConfig, SandboxStack, WebhookTarget
 
-DEMO_DURATIONS = Durations(queued=0.5, preparing=1.0, planning=2.0, applying=2.0)
+DEMO_DURATIONS = Durations(queued=0.3, preparing=0.5, planning=1.0, applying=1.0)
 
 
 def sandbox_config(

@@ -42,8 +42,8 @@ class ServeOptions:
 
 
 @contextlib.asynccontextmanager
-async def _temporal(settings: Settings, options: ServeOptions) -> AsyncIterator[str | None]:
-    """The embedded dev server when no Temporal is configured; yields its Web UI address."""
+async def _temporal(settings: Settings, options: ServeOptions) -> AsyncIterator[DevServer | None]:
+    """The embedded dev server when no Temporal is configured."""
     if not settings.embedded_temporal:
         yield None
         return
@@ -55,7 +55,7 @@ async def _temporal(settings: Settings, options: ServeOptions) -> AsyncIterator[
         log_file=STATE_DIR / "temporal.log",
     )
     async with server:
-        yield server.ui_url
+        yield server
 
 
 @contextlib.asynccontextmanager
@@ -88,14 +88,17 @@ def _loopback(host: str) -> str:
 async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
     """Run everything until ``stop`` is set, then shut it down in reverse order."""
     console = Console(stderr=True)
-    async with _temporal(settings, options) as ui_url, _spacelift(settings, options) as live:
+    async with _temporal(settings, options) as embedded, _spacelift(settings, options) as given:
+        live = (
+            given.model_copy(update={"temporal_address": embedded.address}) if embedded else given
+        )
         client = await connect_temporal(live)
         server = uvicorn_server(
             create_app(live, temporal=client), host=options.host, port=options.port
         )
         api = asyncio.create_task(server.serve(), name="api")
         worker = asyncio.create_task(run_worker(live, client, stop), name="worker")
-        _announce(console, settings, live, options, ui_url)
+        _announce(console, settings, live, options, embedded.ui_url if embedded else None)
         done, _ = await asyncio.wait({api, worker}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         server.should_exit = True

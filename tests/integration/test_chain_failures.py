@@ -122,3 +122,15 @@ async def test_on_change_skips_stacks_whose_upstreams_changed_nothing(engine: En
         "always": "succeeded",
     }
     assert [stack for stack, _ in engine.spacelift.triggers] == ["always"]
+
+
+async def test_a_run_past_run_timeout_is_stopped_and_fails(engine: Engine) -> None:
+    """run_timeout: a run that never ends is stopped in Spacelift and its stack fails."""
+    engine.spacelift.outcomes["database"] = ["HANG"]
+    result = await engine.run(graph_input("network", GRAPH, run_timeout_seconds=1.0))
+
+    assert result["stacks"]["database"]["state"] == "failed"
+    assert result["stacks"]["database"]["reason"] == "run timed out"
+    assert result["stacks"]["app"]["state"] == "skipped"
+    (run,) = engine.spacelift.runs_of("database")
+    assert engine.spacelift.stops == [run.id]
