@@ -7,7 +7,7 @@ into retryable and not. Permanent Spacelift errors become non-retryable ``Applic
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from temporalio import activity
@@ -117,10 +117,11 @@ class SpaceliftActivities:
 
     @activity.defn
     async def trigger_run(self, req: TriggerRequest) -> TriggeredRun:
-        """Trigger a tracked run; on a retry, first adopt a run an earlier attempt created."""
+        """Trigger a tracked run; after a failed attempt, first adopt a run it created."""
+        since = req.adopt_since or (req.not_before if activity.info().attempt > 1 else None)
         async with _activity_scope():
-            if activity.info().attempt > 1:
-                adopted = await self._adoptable(req)
+            if since is not None:
+                adopted = await self._adoptable(req.stack_id, since, req.known_run_ids)
                 if adopted is not None:
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
                     return TriggeredRun(
@@ -129,15 +130,13 @@ class SpaceliftActivities:
             run = await self._api.trigger_run(req.stack_id)
         return TriggeredRun(run.id, run.created_at, run.state.value)
 
-    async def _adoptable(self, req: TriggerRequest) -> Run | None:
-        """The oldest tracked run created since the trigger began that the lane does not know."""
-        since = req.not_before.replace(microsecond=0) - CREATED_AT_RESOLUTION
+    async def _adoptable(self, stack_id: str, since: datetime, known: list[str]) -> Run | None:
+        """The oldest tracked run created since ``since`` that the lane does not know."""
+        earliest = since.replace(microsecond=0) - CREATED_AT_RESOLUTION
         candidates = [
             run
-            for run in await self._api.list_runs(req.stack_id)
-            if run.type.value == "TRACKED"
-            and run.created_at >= since
-            and run.id not in req.known_run_ids
+            for run in await self._api.list_runs(stack_id)
+            if run.type.value == "TRACKED" and run.created_at >= earliest and run.id not in known
         ]
         return min(candidates, key=lambda run: run.created_at, default=None)
 

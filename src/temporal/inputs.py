@@ -224,11 +224,16 @@ class LaneInput:
 
 @dataclass(frozen=True)
 class TriggerRequest:
-    """Activity argument: trigger a tracked run, adopting one a lost answer already created."""
+    """Activity argument: trigger a tracked run, adopting one a lost answer already created.
+
+    ``adopt_since`` is when an earlier trigger began that failed for good: a run it may have
+    created is looked for (and adopted) before triggering, as on a retry of the same call.
+    """
 
     stack_id: str
     not_before: datetime
     known_run_ids: list[str] = field(default_factory=list)
+    adopt_since: datetime | None = None
 
 
 @dataclass(frozen=True)

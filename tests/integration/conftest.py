@@ -71,6 +71,7 @@ class Engine:
     poll_interval: timedelta
     plans: dict[str, ChainInput] = field(default_factory=dict)
     planned: list[StartChainRequest] = field(default_factory=list)
+    broken_file: str | None = None
 
     async def deliver(self, event: RunEvent) -> None:
         """What the webhook server does with an event: signal-with-start the stack's lane."""
@@ -84,7 +85,9 @@ class Engine:
         )
 
     def planner(self, req: StartChainRequest) -> ChainInput | None:
-        """Records every root the lanes found; plans from ``plans``."""
+        """Records every root the lanes found; plans from ``plans`` (raises while broken)."""
+        if self.broken_file is not None:
+            raise ValueError(self.broken_file)
         self.planned.append(req)
         plan = self.plans.get(req.stack_id)
         return None if plan is None else replace(plan, root_run_id=req.run_id)

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from spacelift import Run, RunNotFoundError, TransientError
+from spacelift import GraphQLError, Run, RunNotFoundError, TransientError
 from temporal.activities import run_event
 from temporal.inputs import RunEvent
 
@@ -70,6 +70,8 @@ class FakeSpacelift:
         self.stops: list[str] = []
         self.drop_events: Callable[[RunEvent], bool] = lambda _event: False
         self.lose_trigger_answer: set[str] = set()
+        self.refuse_after_commit: set[str] = set()
+        self.forget_runs = False
         self.lost_events = 0
         self.finish_before_answer: set[str] = set()
         self.trigger_gates: dict[str, asyncio.Event] = {}
@@ -103,6 +105,9 @@ class FakeSpacelift:
         task.add_done_callback(self._tasks.discard)
         if stack_id in self.finish_before_answer:
             await run.done.wait()  # every event is delivered before the caller learns the id
+        if stack_id in self.refuse_after_commit:  # a permanent error, yet the run exists
+            self.refuse_after_commit.discard(stack_id)
+            raise GraphQLError("internal error", operation="runTrigger", stack_id=stack_id)
         if stack_id in self.lose_trigger_answer:
             self.lose_trigger_answer.discard(stack_id)
             raise TransientError(
@@ -149,7 +154,7 @@ class FakeSpacelift:
 
     async def get_run(self, stack_id: str, run_id: str) -> Run:
         run = self.runs.get(run_id)
-        if run is None or run.stack_id != stack_id:
+        if run is None or run.stack_id != stack_id or self.forget_runs:
             raise RunNotFoundError(f"run {run_id} not found", operation="run", stack_id=stack_id)
         return run.model()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from app.chains import chain_input
 from app.main import create_app
@@ -108,12 +109,16 @@ async def run_worker_until_chain_ends(
     )
     try:
         async with worker:
+            handle = client.get_workflow_handle(root_chain_id("network", run_id))
 
-            async def chain_started() -> bool:
-                return bool(planned)
+            async def chain_started() -> bool:  # planned first, then started: wait for both
+                try:
+                    await handle.describe()
+                except RPCError:
+                    return False
+                return True
 
             await eventually(chain_started)
-            handle = client.get_workflow_handle(root_chain_id("network", run_id))
             result = await asyncio.wait_for(handle.result(), 30)
     finally:
         await spacelift.aclose()

@@ -25,6 +25,24 @@ TEMPORAL = RetryPolicy(maximum_interval=timedelta(seconds=30))
 """Starting and signalling workflows: retried until Temporal takes it (never lose a request)."""
 
 
+def start(
+    activity: Callable[[Any, ArgT], Awaitable[ResultT]],
+    arg: ArgT,
+    *,
+    summary: str,
+    retry: RetryPolicy,
+) -> workflow.ActivityHandle[ResultT]:
+    """Start an activity method with the standard time-outs, without waiting for it."""
+    return workflow.start_activity_method(
+        activity,
+        arg,
+        start_to_close_timeout=CALL_LIMIT,
+        heartbeat_timeout=HEARTBEAT,
+        retry_policy=retry,
+        summary=summary[:200],
+    )
+
+
 async def call(
     activity: Callable[[Any, ArgT], Awaitable[ResultT]],
     arg: ArgT,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from temporal import search_attributes
@@ -37,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
     from temporal.workflows import calls
     from temporal.workflows.alarm import Alarm
     from temporal.workflows.calls import call
-    from temporal.workflows.lane import StackLaneWorkflow
 
 DETAILS_NAMES = 12
 """Stacks named per line of the Web UI's current details; the rest are counted."""
@@ -130,14 +129,23 @@ class DependencyChainWorkflow:
             return
         calls = [self._request(effects.requests)] if effects.requests else []
         calls += [
-            self._lane(s).signal(StackLaneWorkflow.release_run, RunRelease(self._id, key))
-            for s, key in effects.releases
+            self._tell_lane(s, "release_run", RunRelease(self._id, k)) for s, k in effects.releases
         ]
         calls += [
-            self._lane(s).signal(StackLaneWorkflow.confirm_run, ConfirmRequest(self._id, run))
+            self._tell_lane(s, "confirm_run", ConfirmRequest(self._id, run))
             for s, run in effects.confirms
         ]
         await asyncio.gather(*calls)
+
+    async def _tell_lane(
+        self, stack_id: str, signal: str, arg: RunRelease | ConfirmRequest
+    ) -> None:
+        """Signal the stack's lane; a lane that is gone (terminated by hand) is logged only."""
+        lane = lane_id(workflow.info().task_queue, stack_id)
+        try:
+            await workflow.get_external_workflow_handle(lane).signal(signal, arg)
+        except FailureError as error:
+            workflow.logger.warning("could not reach the lane of %s: %s", stack_id, error)
 
     async def _request(self, requests: list[tuple[str, str]]) -> None:
         now = workflow.now()
@@ -151,10 +159,6 @@ class DependencyChainWorkflow:
             summary=f"ask for runs of {', '.join(stack_id for stack_id, _ in requests)}",
             retry=calls.TEMPORAL,
         )
-
-    def _lane(self, stack_id: str) -> workflow.ExternalWorkflowHandle[StackLaneWorkflow]:
-        lane = lane_id(workflow.info().task_queue, stack_id)
-        return workflow.get_external_workflow_handle_for(StackLaneWorkflow.run, lane)
 
     @property
     def _id(self) -> str:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from temporal.workflows import calls
     from temporal.workflows.alarm import Alarm
-    from temporal.workflows.calls import call
+    from temporal.workflows.calls import call, start
 
 REMEMBERED = 200
 """How many of its own run ids, root run ids and served request keys a lane remembers."""
@@ -68,6 +68,7 @@ class StackLaneWorkflow:
         self._confirms: list[ConfirmRequest] = []
         self._failed_trigger_since: datetime | None = None
         self._alarm = Alarm()
+        self._starting: set[workflow.ActivityHandle[str | None]] = set()
 
     @workflow.signal
     def run_event(self, req: RunEvent) -> None:
@@ -111,8 +112,10 @@ class StackLaneWorkflow:
             await self._handle_inbox()
             if self._needs_trigger():
                 await self._trigger()
-            if not self._has_inbox() and self._should_continue_as_new():
-                workflow.continue_as_new(self._snapshot(req))
+            if self._should_continue_as_new():
+                await workflow.wait_condition(lambda: not self._starting)
+                if not self._has_inbox():
+                    workflow.continue_as_new(self._snapshot(req))
 
     # --- inbox -----------------------------------------------------------------------------
     def _has_inbox(self) -> bool:
@@ -139,12 +142,21 @@ class StackLaneWorkflow:
                 await self._advance(current, event)
         elif event.run_id not in self._own_runs and self._is_root(event):
             _remember(self._roots, event.run_id)
-            await call(
-                LaneActivities.start_chain,
-                StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes),
-                summary=f"start the chain from {self._stack} run {event.run_id}",
-                retry=calls.TEMPORAL,
-            )
+            self._start_chain(event)
+
+    def _start_chain(self, event: RunEvent) -> None:
+        """Start the root's chain in the background, while the lane goes on serving its stack.
+
+        It is retried until Temporal takes it; a file that became invalid, until it is fixed.
+        """
+        handle = start(
+            LaneActivities.start_chain,
+            StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes),
+            summary=f"start the chain from {self._stack} run {event.run_id}",
+            retry=calls.TEMPORAL,
+        )
+        self._starting.add(handle)
+        handle.add_done_callback(self._starting.discard)
 
     def _is_root(self, event: RunEvent) -> bool:
         """A tracked run that FINISHED, not started by stackchain, seen for the first time."""
@@ -232,13 +244,17 @@ class StackLaneWorkflow:
         run = self._current
         if run is None or due is None or due > workflow.now():
             return
-        event = await call(
-            SpaceliftActivities.get_run,
-            RunRef(self._stack, run.run_id),
-            summary=f"ask Spacelift for {self._stack} run {run.run_id}",
-            retry=calls.SPACELIFT,
-        )
-        run.last_seen = workflow.now()
+        run.last_seen = workflow.now()  # the next poll is due an interval from now either way
+        try:
+            event = await call(
+                SpaceliftActivities.get_run,
+                RunRef(self._stack, run.run_id),
+                summary=f"ask Spacelift for {self._stack} run {run.run_id}",
+                retry=calls.SPACELIFT,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("could not read run %s: %s", run.run_id, error.cause)
+            return
         self._events.insert(0, event)
 
     # --- triggering ------------------------------------------------------------------------
@@ -251,12 +267,14 @@ class StackLaneWorkflow:
         try:
             triggered = await call(
                 SpaceliftActivities.trigger_run,
-                TriggerRequest(self._stack, started, self._own_runs[-20:]),
+                TriggerRequest(
+                    self._stack, started, self._own_runs[-20:], self._failed_trigger_since
+                ),
                 summary=f"trigger {self._stack}",
                 retry=calls.SPACELIFT,
             )
         except ActivityError as error:
-            self._failed_trigger_since = started
+            self._failed_trigger_since = self._failed_trigger_since or started
             failed, self._queued = self._queued, []
             reason = str(
                 error.cause.message if isinstance(error.cause, ApplicationError) else error
