@@ -38,7 +38,11 @@ class Settings(BaseSettings):
     """Every setting stackchain reads. Field aliases are the environment variable names."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,  # `STACKCHAIN_API_TOKEN=` in a .env is unset, not an empty token
     )
 
     spacelift_endpoint: str | None = Field(

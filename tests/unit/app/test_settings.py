@@ -141,6 +141,16 @@ def test_a_dotenv_file_in_the_working_directory_is_read(tmp_path: Path) -> None:
     assert settings.poll_interval == timedelta(seconds=5)
 
 
+def test_an_empty_value_counts_as_unset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`NAME=` (as an .env template leaves it) is no empty API token and no empty Temporal key."""
+    (tmp_path / ".env").write_text("STACKCHAIN_API_TOKEN=\nTEMPORAL_API_KEY=\n")
+    monkeypatch.setenv("STACKCHAIN_WEBHOOK_SECRET", "")
+    settings = load_settings()
+    assert settings.api_token is None
+    assert settings.temporal_api_key is None
+    assert settings.webhook_secret is None
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("30s", timedelta(seconds=30)), ("5m", timedelta(minutes=5)), ("2h", timedelta(hours=2)),
