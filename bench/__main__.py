@@ -30,7 +30,7 @@ def discover(only: list[str]) -> list[tuple[str, Benchmark]]:
 
 
 def _row(module: str, result: Result) -> str:
-    verdict = {None: "", True: "ok", False: "OVER BUDGET"}[result.within_target]
+    verdict = {None: "", True: "ok", False: "MISSED"}[result.within_target]
     budget = f"{result.target_seconds:.3f}" if result.target_seconds is not None else "-"
     return (
         f"{module:<10} {result.name:<32} {result.best:>8.3f} {result.median:>8.3f} "
@@ -48,7 +48,16 @@ def main(argv: list[str]) -> int:
     for module, benchmark in benchmarks:
         result = measure(benchmark)
         print(_row(module, result), flush=True)
-        results.append({"module": module, **vars(result), "within_target": result.within_target})
+        for target in result.targets:
+            print(f"{'':<10}   {target.describe()}", flush=True)
+        results.append(
+            {
+                "module": module,
+                **vars(result),
+                "targets": [{**vars(t), "met": t.met} for t in result.targets],
+                "within_target": result.within_target,
+            }
+        )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     machine = {
         "python": platform.python_version(),
