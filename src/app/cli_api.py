@@ -8,9 +8,7 @@ API refused, the chain failed), 2 wrong usage.
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from app.cli_stackfile import Output, OutputOption
 from app.logs import configure_logging
 from app.main import create_app
 from app.operator_client import ApiClient, OperatorError
+from app.runtime import exit_process
 from app.settings import Settings, SettingsError, get_settings
 from app.temporal_connect import EMBEDDED_ADDRESS
 from temporal.inputs import ChainStatus
@@ -97,9 +96,7 @@ def api(
         code = exit_.code if isinstance(exit_.code, int) else 1
     except KeyboardInterrupt:
         code = 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)  # past temporalio's exit-time abort (sdk-python#300)
+    exit_process(code)
 
 
 def _follow(client: ApiClient, chain_id: str, interval: float, *, live: bool) -> dict[str, Any]:
