@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import pytest
 from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from temporal import client as workflows
@@ -157,6 +158,15 @@ async def eventually(predicate: Callable[[], Awaitable[bool]], within: float = 1
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"condition not met within {within}s")
         await asyncio.sleep(0.05)
+
+
+async def workflow_exists(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Whether the workflow has started (a chain is planned before it is started)."""
+    try:
+        await handle.describe()
+    except RPCError:
+        return False
+    return True
 
 
 async def stack_state(handle: WorkflowHandle[Any, Any], stack_id: str) -> str:

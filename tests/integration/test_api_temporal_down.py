@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client
-from temporalio.service import RPCError
 
 from app.chains import chain_input
 from app.main import create_app
@@ -22,7 +21,7 @@ from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest
 from temporal.worker import build_worker
 from tests.integration.api_support import STACKS, payload, root_event, sign
-from tests.integration.conftest import eventually, free_port
+from tests.integration.conftest import eventually, free_port, workflow_exists
 from tests.integration.fake_spacelift import FakeSpacelift
 
 RPC_TIMEOUT = 2.0
@@ -111,14 +110,7 @@ async def run_worker_until_chain_ends(
         async with worker:
             handle = client.get_workflow_handle(root_chain_id("network", run_id))
 
-            async def chain_started() -> bool:  # planned first, then started: wait for both
-                try:
-                    await handle.describe()
-                except RPCError:
-                    return False
-                return True
-
-            await eventually(chain_started)
+            await eventually(lambda: workflow_exists(handle))
             result = await asyncio.wait_for(handle.result(), 30)
     finally:
         await spacelift.aclose()

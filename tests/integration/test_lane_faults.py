@@ -9,7 +9,13 @@ from temporalio.client import WorkflowExecutionStatus
 
 from temporal.inputs import RunEvent, StackPolicy, lane_id
 from temporal.workflows.chain import DependencyChainWorkflow
-from tests.integration.conftest import Engine, EngineFactory, eventually, graph_input
+from tests.integration.conftest import (
+    Engine,
+    EngineFactory,
+    eventually,
+    graph_input,
+    workflow_exists,
+)
 
 GRAPH = {"database": ["network"], "app": ["database"]}
 
@@ -61,10 +67,7 @@ async def test_a_root_whose_chain_cannot_be_planned_does_not_block_the_lane(
     engine.broken_file = None
     handle = engine.client.get_workflow_handle(f"chain-database-{root}")
 
-    async def started() -> bool:
-        return bool(engine.planned)
-
-    await eventually(started, within=30)
+    await eventually(lambda: workflow_exists(handle), within=60)  # start_chain backs off to 30 s
     assert (await asyncio.wait_for(handle.result(), 30))["status"] == "succeeded"
 
 

@@ -7,12 +7,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import WorkflowHandle
-from temporalio.service import RPCError
 
 from temporal import client as workflows
 from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy
 from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
-from tests.integration.conftest import Engine, EngineFactory, eventually, graph_input, stack_state
+from tests.integration.conftest import (
+    Engine,
+    EngineFactory,
+    eventually,
+    graph_input,
+    stack_state,
+    workflow_exists,
+)
 
 GRAPH = {"database": ["network"], "app": ["database"]}
 
@@ -71,7 +77,7 @@ async def test_a_root_delivered_three_times_starts_one_chain(engine: Engine) -> 
         await engine.deliver(event)
 
     handle = engine.client.get_workflow_handle(workflows.root_chain_id("network", run_id))
-    await eventually(lambda: _exists(handle))
+    await eventually(lambda: workflow_exists(handle))
     result = await handle.result()
 
     assert result["status"] == "succeeded"
@@ -158,14 +164,6 @@ async def test_a_chain_queues_behind_a_run_that_started_before_it_was_ready(
     assert two["stacks"]["shared"]["run_id"] == newer.id
     assert older.finished_at is not None
     assert newer.created_at >= older.finished_at
-
-
-async def _exists(handle: WorkflowHandle[Any, Any]) -> bool:
-    try:
-        await handle.describe()
-    except RPCError:
-        return False
-    return True
 
 
 async def _planned(engine: Engine, count: int) -> bool:
