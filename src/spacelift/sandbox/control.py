@@ -173,5 +173,8 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         ("/sandbox/webhook", _webhook, ["GET", "PUT"]),
         ("/sandbox/webhooks", _webhooks, ["GET"]),
         ("/sandbox/tokens/expire", _expire_tokens, ["POST"]),
+        # Where a run's web URL points on Spacelift (<endpoint>/stack/<id>/run/<run>): the links
+        # stackchain shows lead somewhere in the sandbox too.
+        ("/stack/{stack_id}/run/{run_id}", _run, ["GET"]),
     ]
     return [_route(path, handler, sandbox, methods) for path, handler, methods in table]

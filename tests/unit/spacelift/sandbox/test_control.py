@@ -115,3 +115,16 @@ async def test_stacks_listing(http: httpx.AsyncClient) -> None:
     stacks = (await http.get("/sandbox/stacks")).json()["stacks"]
     assert [stack["id"] for stack in stacks] == ["network", "database", "app", "slow"]
     assert stacks[2]["autodeploy"] is False
+
+
+async def test_a_runs_web_url_shows_the_run(
+    client: SpaceliftClient, http: httpx.AsyncClient
+) -> None:
+    """The run URL the client builds (as Spacelift's UI has it) answers with the run."""
+    run = await client.trigger_run("network")
+    url = client.run_url("network", run.id)
+    assert url == f"{ENDPOINT}/stack/network/run/{run.id}"
+    shown = await http.get(url)
+    assert shown.status_code == 200
+    assert shown.json()["id"] == run.id
+    assert (await http.get(f"{ENDPOINT}/stack/network/run/nope")).status_code == 404
