@@ -124,9 +124,7 @@ class SpaceliftActivities:
                 adopted = await self._adoptable(req.stack_id, since, req.known_run_ids)
                 if adopted is not None:
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
-                    return TriggeredRun(
-                        adopted.id, adopted.created_at, adopted.state.value, adopted=True
-                    )
+                    return TriggeredRun(adopted.id, adopted.created_at, adopted.state.value)
             run = await self._api.trigger_run(req.stack_id)
         return TriggeredRun(run.id, run.created_at, run.state.value)
 

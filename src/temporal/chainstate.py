@@ -140,7 +140,6 @@ class ChainState:
         if update.run_id == progress.run_id and update.state_version < progress.state_version:
             return  # out of order
         progress.run_id = update.run_id
-        progress.run_state = update.state
         progress.state_version = update.state_version
         progress.has_changes = update.has_changes
         self._follow_run(update.stack_id, update.state, now)
@@ -298,7 +297,6 @@ class ChainState:
             progress.state = StackState.TRIGGERED
             progress.requested_at = now
             progress.retry_at = None
-            progress.run_state = None
             progress.state_version = 0
             self.effects.requests.append((stack.id, self.key(stack.id)))
             slots -= 1

@@ -105,7 +105,6 @@ class StackProgress:
     state: StackState = StackState.PENDING
     attempts: int = 0
     run_id: str | None = None
-    run_state: str | None = None
     state_version: int = 0
     has_changes: bool = False
     reason: str | None = None
@@ -243,7 +242,6 @@ class TriggeredRun:
     run_id: str
     created_at: datetime
     state: str
-    adopted: bool = False
 
 
 @dataclass(frozen=True)

@@ -95,11 +95,6 @@ class StackLaneWorkflow:
         """The run the lane follows now, if any."""
         return self._current
 
-    @workflow.query
-    def own_runs(self) -> list[str]:
-        """The ids of the runs this lane triggered or adopted, oldest first."""
-        return list(self._own_runs)
-
     @workflow.run
     async def run(self, req: LaneInput) -> None:
         """Serve the stack for ever, continuing as new to keep the history short."""
