@@ -50,12 +50,5 @@ async def call(
     summary: str,
     retry: RetryPolicy,
 ) -> ResultT:
-    """Run an activity method with the standard time-outs; ``summary`` shows in the Web UI."""
-    return await workflow.execute_activity_method(
-        activity,
-        arg,
-        start_to_close_timeout=CALL_LIMIT,
-        heartbeat_timeout=HEARTBEAT,
-        retry_policy=retry,
-        summary=summary[:200],
-    )
+    """Run an activity method with the standard time-outs and wait for its result."""
+    return await start(activity, arg, summary=summary, retry=retry)

@@ -1,6 +1,5 @@
 """The operator API over ASGI: auth, the contract's shapes, error codes, health and OpenAPI."""
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,12 +14,6 @@ GOOD = {"Authorization": f"Bearer {TOKEN}"}
 @pytest.fixture
 def web(tmp_path: Path) -> WebApp:
     return build(settings_for(tmp_path, api_token=TOKEN))
-
-
-@pytest.fixture
-async def client(web: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with web.client() as http:
-        yield http
 
 
 @pytest.mark.parametrize(

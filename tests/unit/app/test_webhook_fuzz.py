@@ -1,14 +1,12 @@
 """Property tests of the webhook: no input makes it fail (5xx) or reach a lane unless valid."""
 
 import json
-from pathlib import Path
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.app.webapp import SAMPLES, WebApp, build, settings_for, sign
+from tests.unit.app.webapp import SAMPLES, WebApp, sign
 
 URL = "/webhooks/spacelift"
 FUZZ = settings(
@@ -50,12 +48,6 @@ def mutated_samples(draw: st.DrawFn) -> bytes:
         path = draw(st.sampled_from(_paths(data)))
         _replace(data, path, draw(json_values))
     return json.dumps(data).encode()
-
-
-@pytest.fixture
-def web(tmp_path: Path) -> WebApp:
-    """One app for all of a test's examples: each example counts the signals it caused."""
-    return build(settings_for(tmp_path))
 
 
 async def _post(web: WebApp, body: bytes, headers: dict[str, Any]) -> tuple[int, int]:

@@ -1,15 +1,13 @@
 """The webhook's routing: every sample payload's answer, duplicates, and Temporal down (503)."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.unit.app.webapp import SAMPLES, WebApp, build, sample, settings_for, sign
+from tests.unit.app.webapp import SAMPLES, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"
 ROOT_RUN = "01JD4Q8W5Z3K7M2N9P0R6S1T4V"
@@ -23,17 +21,6 @@ EXPECTED = {
     "run-finished-tracked": (202, None),
     "run-unconfirmed-tracked": (202, None),
 }
-
-
-@pytest.fixture
-def web(tmp_path: Path) -> WebApp:
-    return build(settings_for(tmp_path))
-
-
-@pytest.fixture
-async def client(web: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with web.client() as http:
-        yield http
 
 
 async def post(client: httpx.AsyncClient, body: bytes) -> httpx.Response:

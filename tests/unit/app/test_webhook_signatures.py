@@ -1,27 +1,15 @@
 """The webhook's gate: the body cap (413) first, then X-Signature-256 (401), before any parsing."""
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from app.webhooks import MAX_BODY_BYTES
-from tests.unit.app.webapp import SECRET, WebApp, build, sample, settings_for, sign
+from tests.unit.app.webapp import SECRET, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"
 BODY = sample("run-finished-tracked")
-
-
-@pytest.fixture
-def web(tmp_path: Path) -> WebApp:
-    return build(settings_for(tmp_path))
-
-
-@pytest.fixture
-async def client(web: WebApp) -> AsyncIterator[httpx.AsyncClient]:
-    async with web.client() as http:
-        yield http
 
 
 async def test_valid_signature_is_accepted(web: WebApp, client: httpx.AsyncClient) -> None:
