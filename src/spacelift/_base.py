@@ -114,6 +114,6 @@ class BaseClient:
         except AuthenticationError:
             if not self._auth.can_refresh:
                 raise
-        _log.info("spacelift %s: token refused (HTTP 401), logging in again", where["operation"])
+        _log.info("spacelift %s: token refused, logging in again", where["operation"])
         token = await self._auth.refresh(token, login)
         return await self._send(request, variables, token, where, redacted)

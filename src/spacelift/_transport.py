@@ -53,7 +53,9 @@ class _DropPayloads(logging.Filter):
 logging.getLogger("gql.transport.httpx").addFilter(_DropPayloads())
 
 _STATUS_ERRORS = {401, 403, 429}
-_DENIED_WORDS = ("forbidden", "unauthorized", "unauthorised", "permission denied")
+_AUTH_WORDS = ("unauthorized", "unauthorised", "unauthenticated")
+"""How Spacelift reports a bad or expired JWT inside a 200 answer (as spacectl reads it)."""
+_DENIED_WORDS = ("forbidden", "permission denied")
 
 
 class _HTTPStatus(Exception):  # noqa: N818 - a signal from the response hook, never seen outside
@@ -116,7 +118,10 @@ def _from_graphql(
         for error in errors or []
     ]
     text = "; ".join(messages) or "an empty errors array"
-    if any(word in message.lower() for message in messages for word in _DENIED_WORDS):
+    lowered = [message.lower() for message in messages]
+    if any(word in message for message in lowered for word in _AUTH_WORDS):
+        return AuthenticationError(f"GraphQL error: {text}", **where)  # logs in again, once
+    if any(word in message for message in lowered for word in _DENIED_WORDS):
         return PermissionDeniedError(f"GraphQL error: {text}", **where)
     return GraphQLError(f"GraphQL error: {text}", messages=messages, **where)
 

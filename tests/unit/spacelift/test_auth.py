@@ -98,6 +98,18 @@ async def test_401_relogs_in_once_and_retries(api: FakeApi, client: SpaceliftCli
     assert [c.authorization for c in api.of("Stack")] == [f"Bearer {JWT}", f"Bearer {JWT_2}"]
 
 
+async def test_graphql_unauthorized_relogs_in_once_too(
+    api: FakeApi, client: SpaceliftClient
+) -> None:
+    """An expired JWT reported inside a 200 answer ("unauthorized") also gets one new login."""
+    api.on("ApiKeyUser", login_answer(JWT), login_answer(JWT_2))
+    api.on("Stack", errors("unauthorized"), data({"stack": stack_payload()}))
+    stack = await client.get_stack("network")
+    assert stack.id == "network"
+    assert len(api.of("ApiKeyUser")) == 2
+    assert [c.authorization for c in api.of("Stack")] == [f"Bearer {JWT}", f"Bearer {JWT_2}"]
+
+
 async def test_second_401_is_authentication_error(api: FakeApi, client: SpaceliftClient) -> None:
     """When the retry after the re-login also gets 401, AuthenticationError; nothing more."""
     api.on("ApiKeyUser", login_answer(JWT), login_answer(JWT_2))
