@@ -76,10 +76,9 @@ class TemporalUnavailableError(UnavailableError):
 
 async def _answer(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ApiError)  # noqa: S101 - registered for ApiError only
-    if isinstance(error, UnavailableError):
-        log.warning("unavailable", detail=str(error))
     headers = None
     if isinstance(error, UnavailableError):
+        log.warning("unavailable", detail=str(error))
         headers = {"Retry-After": "5"}
     elif isinstance(error, UnauthorizedError):
         headers = {"WWW-Authenticate": "Bearer"}
@@ -96,7 +95,14 @@ async def _invalid_request(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 
+async def _unexpected(_: Request, error: Exception) -> JSONResponse:
+    """Anything else is a bug: logged with its traceback, answered in the contract's shape."""
+    log.error("unexpected error", exc_info=error)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer every :class:`ApiError` as ``{"detail": ...}``, and invalid requests as 422."""
+    """Every error is ``{"detail": ...}``: API errors, invalid requests (422), and bugs (500)."""
     app.add_exception_handler(ApiError, _answer)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(Exception, _unexpected)

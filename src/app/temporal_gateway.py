@@ -56,6 +56,7 @@ class TemporalGateway:
         self._connect = None if isinstance(temporal, Client) else temporal
         self._lock = asyncio.Lock()
         self.timeout = timeout
+        self._failure: tuple[float, str] | None = None  # when the last connect failed, and why
 
     @property
     def connected(self) -> bool:
@@ -68,14 +69,25 @@ class TemporalGateway:
             return self._client
         async with self._lock:
             if self._client is None:
-                assert self._connect is not None  # noqa: S101 - one of the two is always set
-                try:
-                    self._client = await self.bounded(self._connect(), "the connection")
-                except RuntimeError as error:  # the SDK's and connect_temporal's connect errors
-                    msg = f"cannot reach Temporal: {error}"
-                    raise TemporalUnavailableError(msg) from None
+                self._client = await self._connect_once()
                 log.info("connected to Temporal", namespace=self._client.namespace)
         return self._client
+
+    async def _connect_once(self) -> Client:
+        """Connect, remembering a failure for one time-out.
+
+        The requests queued behind a failed attempt are answered 503 at once, instead of each
+        waiting out a connection attempt in turn.
+        """
+        assert self._connect is not None  # noqa: S101 - one of the two is always set
+        now = asyncio.get_running_loop().time()
+        if self._failure is not None and now - self._failure[0] < self.timeout:
+            raise TemporalUnavailableError(self._failure[1])
+        try:
+            return await self.bounded(self._connect(), "the connection")
+        except (RuntimeError, RPCError, TemporalUnavailableError) as error:
+            self._failure = (asyncio.get_running_loop().time(), f"cannot reach Temporal: {error}")
+            raise TemporalUnavailableError(self._failure[1]) from None
 
     async def bounded(self, call: Awaitable[T], what: str) -> T:
         """Await ``call`` within the timeout; unreachable or slow Temporal raises 503's error."""
