@@ -6,7 +6,8 @@ the graph it started with.
 
 from pathlib import Path
 
-from app.stackfile import Plan, StackGraph, StackPolicy, load_stack_graph
+from app.graph_source import GraphSource
+from app.stackfile import Plan, StackGraph, StackPolicy
 from temporal import inputs
 from temporal.activities import ChainPlanner
 from temporal.inputs import ChainInput, ChainStack, StartChainRequest
@@ -61,10 +62,12 @@ def root_planner(config_path: Path, spacelift_url: str) -> ChainPlanner:
 
     None when the stack is not in the file or nothing depends on it. A file that became
     invalid raises, so the activity retries until someone fixes it (and the root is not lost).
+    The file is parsed again only when it changed on disk.
     """
+    graphs = GraphSource(config_path)
 
     def plan(req: StartChainRequest) -> ChainInput | None:
-        graph = load_stack_graph(config_path)
+        graph = graphs.graph()
         if req.stack_id not in graph.upstreams:
             return None
         planned = graph.plan(req.stack_id)

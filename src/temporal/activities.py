@@ -196,7 +196,7 @@ class LaneActivities:
     @activity.defn
     async def start_chain(self, req: StartChainRequest) -> str | None:
         """Start the chain a root run calls for; None when nothing depends on the stack."""
-        chain = self._planner(req)
+        chain = await asyncio.to_thread(self._planner, req)  # reads a file: off the event loop
         if chain is None:
             return None
         chain_id = workflows.root_chain_id(req.stack_id, req.run_id)
