@@ -1,24 +1,14 @@
 """Bearer-token auth of ``/api/v1``, and the loopback rule when no token is set."""
 
 import hmac
-import ipaddress
 
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.errors import ForbiddenError, UnauthorizedError
+from app.settings import is_loopback
 
 bearer = HTTPBearer(auto_error=False, description="STACKCHAIN_API_TOKEN, when it is set.")
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class BindRefusedError(ValueError):

@@ -15,20 +15,19 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 from rich.console import Console
 from rich.live import Live
 
 from app.auth import BindRefusedError, check_bind
+from app.cli_common import USAGE, fail, settings_or_fail
 from app.cli_render import chain_table, chains_table
 from app.cli_stackfile import Output, OutputOption
 from app.logs import configure_logging
-from app.main import create_app
+from app.main import create_app, uvicorn_server
 from app.operator_client import ApiClient, OperatorError
 from app.runtime import exit_process
-from app.settings import Settings, SettingsError, get_settings
-from app.temporal_connect import EMBEDDED_ADDRESS
+from app.settings import SettingsError
+from app.temporal_connect import temporal_target
 from temporal.inputs import ChainStatus
 
 IntervalOption = Annotated[
@@ -36,27 +35,15 @@ IntervalOption = Annotated[
 ]
 
 
-def _error(message: str, code: int = 1) -> typer.Exit:
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as error:
-        raise _error(str(error)) from None
-
-
 @contextmanager
 def _api() -> Iterator[ApiClient]:
-    settings = _settings()
+    settings = settings_or_fail()
     token = settings.api_token.get_secret_value() if settings.api_token else None
     client = ApiClient(settings.url, token=token)
     try:
         yield client
     except OperatorError as error:
-        raise _error(str(error)) from None
+        raise fail(str(error)) from None
     finally:
         client.close()
 
@@ -65,27 +52,21 @@ def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON
     typer.echo(json.dumps(data, indent=2))
 
 
-def uvicorn_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server for ``app`` that logs through structlog (no access log of its own)."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    return uvicorn.Server(config)
-
-
 def api(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
 ) -> None:
     """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
-    settings = _settings()
+    settings = settings_or_fail()
     try:
         check_bind(host, has_token=settings.api_token is not None)
         app = create_app(settings)
     except BindRefusedError as error:
-        raise _error(str(error), code=2) from None
+        raise fail(str(error), code=USAGE) from None
     except SettingsError as error:
-        raise _error(str(error)) from None
+        raise fail(str(error)) from None
     configure_logging()
-    address = settings.temporal_address or EMBEDDED_ADDRESS
+    address = temporal_target(settings)
     Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
     # uvicorn re-raises the signal it shut down on: a clean stop by SIGTERM then exits 0 here.
     signal.signal(signal.SIGTERM, lambda *_: None)
@@ -119,7 +100,7 @@ def _end(chain: dict[str, Any], output: Output) -> None:
     if output is Output.JSON:
         _print_json(chain)
     if chain["status"] != ChainStatus.SUCCEEDED:
-        raise _error(f"chain {chain['chain_id']} {chain['status']}")
+        raise fail(f"chain {chain['chain_id']} {chain['status']}")
 
 
 def trigger(

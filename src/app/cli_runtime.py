@@ -7,38 +7,33 @@ from typing import Annotated
 import typer
 
 from app.auth import BindRefusedError, check_bind
+from app.cli_common import USAGE, fail, settings_or_fail, stderr
 from app.logs import configure_logging
 from app.runtime import exit_process, run_until_stopped, run_worker
 from app.sandbox_world import sandbox_config
 from app.serve import ServeOptions
 from app.serve import serve as run_serve
-from app.settings import SettingsError, load_settings
+from app.settings import SettingsError
 from app.stackfile import StackFileError, load_stack_graph
-from app.temporal_connect import connect_temporal
-from app.webhook_secret import resolve_webhook_secret
+from app.temporal_connect import connect_temporal, temporal_target
+from app.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
 from spacelift.sandbox import DEFAULT_KEY_ID, serve_sandbox
 
 
 def worker() -> None:
     """Run the chain engine's worker (workflows and activities) on STACKCHAIN_TASK_QUEUE."""
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        typer.echo(f"stackchain: {error}", err=True)
-        exit_process(1)
-        return
+    settings = settings_or_fail()
     if settings.uses_sandbox:
-        typer.echo(
-            "stackchain: no Spacelift account is configured (SPACELIFT_API_KEY_ENDPOINT): "
-            "run `stackchain serve` for the built-in sandbox, or point the worker at one",
-            err=True,
+        raise fail(
+            "no Spacelift account is configured (SPACELIFT_API_KEY_ENDPOINT): run "
+            "`stackchain serve` for the built-in sandbox, or point the worker at one"
         )
-        exit_process(1)
-        return
+    configure_logging()
 
     async def main(stop: asyncio.Event) -> None:
         client = await connect_temporal(settings)
-        typer.echo(f"worker: task queue {settings.task_queue!r} on {settings.temporal_address}")
+        where = temporal_target(settings)
+        stderr().print(f"worker: task queue {settings.task_queue!r} on Temporal at {where}")
         await run_worker(settings, client, stop)
 
     exit_process(run_until_stopped(main))
@@ -58,13 +53,15 @@ def serve(
     ] = 8001,
 ) -> None:
     """Run everything: API, worker, embedded Temporal and (without an account) the sandbox."""
+    settings = settings_or_fail()
     try:
-        settings = load_settings()
         check_bind(host, has_token=settings.api_token is not None)
-    except (SettingsError, BindRefusedError) as error:
-        typer.echo(f"stackchain: {error}", err=True)
-        exit_process(1)
-        return
+    except BindRefusedError as error:
+        raise fail(str(error), code=USAGE) from None
+    try:
+        resolve_webhook_secret(settings)  # before anything starts, as `api` does
+    except SettingsError as error:
+        raise fail(str(error)) from None
     configure_logging()
     options = ServeOptions(
         host=host,
@@ -83,16 +80,15 @@ def sandbox(
     ] = None,
 ) -> None:
     """Run the Spacelift sandbox alone, with the dependency file's stacks."""
+    settings = settings_or_fail()
     try:
-        settings = load_settings()
         graph = load_stack_graph(settings.config_path)
-    except (SettingsError, StackFileError) as error:
-        typer.echo(f"stackchain: {error}", err=True)
-        exit_process(1)
-        return
-    secret = resolve_webhook_secret(settings.model_copy(update={"spacelift_endpoint": None}))
-    config = sandbox_config(graph, webhook_url=webhook_url, webhook_secret=secret.decode())
-    typer.echo(f"Spacelift sandbox: http://127.0.0.1:{port}/graphql (key {DEFAULT_KEY_ID})")
+    except StackFileError as error:
+        raise fail(str(error)) from None
+    secret = sandbox_webhook_secret(settings).decode()
+    config = sandbox_config(graph, webhook_url=webhook_url, webhook_secret=secret)
+    configure_logging()
+    stderr().print(f"Spacelift sandbox: http://127.0.0.1:{port}/graphql (key {DEFAULT_KEY_ID})")
 
     async def main(stop: asyncio.Event) -> None:
         task = asyncio.create_task(serve_sandbox(config, port=port))

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from app.settings import Settings, SettingsError, get_settings
+from app.cli_common import fail, settings_or_fail, stderr
+from app.settings import Settings
 from app.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
 from app.stackfile import (
     CheckResult,
@@ -55,24 +55,8 @@ ConfigOption = Annotated[
 OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
 
 
-def _stderr() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    _stderr().print(Text.assemble(("error: ", "bold red"), message))
-    return typer.Exit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as error:
-        raise _fail(str(error)) from None
-
-
 def _print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:
-    console = _stderr()
+    console = stderr()
     for problem in problems:
         where = problem.file if problem.line is None else f"{problem.file}:{problem.line}"
         warning = problem.severity is Severity.WARNING
@@ -92,7 +76,7 @@ def _summary(file: str, problems: list[Problem]) -> str:
 
 
 def _check(config: Path | None) -> CheckResult:
-    path = config if config is not None else _settings().config_path
+    path = config if config is not None else settings_or_fail().config_path
     try:
         text = read_stack_file(path)
     except StackFileError as error:
@@ -116,11 +100,11 @@ async def _list_stacks(settings: Settings) -> list[Stack]:
 
 def _remote_problems(graph: StackGraph) -> list[Problem]:
     try:
-        stacks = asyncio.run(_list_stacks(_settings()))
+        stacks = asyncio.run(_list_stacks(settings_or_fail()))
     except NoSpaceliftAccountError as error:
-        raise _fail(f"--remote: {error}") from None
+        raise fail(f"--remote: {error}") from None
     except SpaceliftError as error:
-        raise _fail(f"--remote: Spacelift did not answer: {error}") from None
+        raise fail(f"--remote: Spacelift did not answer: {error}") from None
     return compare_with_spacelift(graph, stacks)
 
 
@@ -147,9 +131,9 @@ def validate(
     else:
         _print_problems(problems)
         if problems:
-            _stderr().print(Text(_summary(file, problems), style="bold"))
+            stderr().print(Text(_summary(file, problems), style="bold"))
         if remote and result.graph is None:
-            _stderr().print("not checked against Spacelift: fix the errors above first")
+            stderr().print("not checked against Spacelift: fix the errors above first")
         if result.graph is not None and not failed:
             checked = ", every stack found in Spacelift" if remote else ""
             edges = len(result.graph.edges)
@@ -174,17 +158,17 @@ def plan(
     try:
         chain = graph.plan(stack, include_root=include_root)
     except UnknownStackError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if output is Output.JSON:
         typer.echo(json.dumps(chain.to_api()))
         return
     for number, wave in enumerate(chain.waves, start=chain.first_wave):
         typer.echo(f"{number}: {', '.join(wave)}")
     if not chain.waves:
-        _stderr().print(f"stack '{stack}' has no dependents: a chain from it runs nothing")
+        stderr().print(f"stack '{stack}' has no dependents: a chain from it runs nothing")
     if chain.may_skip:
         note = ", ".join(chain.may_skip)
-        _stderr().print(
+        stderr().print(
             f"trigger: on_change, skipped when no upstream run changed resources: {note}"
         )
 

@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from temporalio.client import Client
 
@@ -19,7 +20,7 @@ from app.spacelift_factory import create_spacelift_client
 from temporal.worker import build_worker
 
 
-def exit_process(code: int) -> None:
+def exit_process(code: int) -> NoReturn:
     """Flush and leave at once, skipping interpreter teardown (see the module docstring)."""
     sys.stdout.flush()
     sys.stderr.flush()

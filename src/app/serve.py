@@ -15,8 +15,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from rich.console import Console
 
-from app.cli_api import uvicorn_server
-from app.main import create_app
+from app.main import create_app, uvicorn_server
 from app.runtime import run_worker
 from app.sandbox_world import sandbox_config
 from app.settings import Settings

@@ -25,11 +25,12 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(name, name.lower())
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``, ``[::1]``)."""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
                 f"https://acme.app.spacelift.io, got {self.spacelift_endpoint!r}"
             )
             raise ValueError(msg)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
             msg = "SPACELIFT_API_KEY_ENDPOINT may use http only for a loopback address; use https"
             raise ValueError(msg)
         has_key = self.spacelift_key_id is not None and self.spacelift_key_secret is not None

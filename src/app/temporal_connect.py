@@ -11,6 +11,11 @@ EMBEDDED_ADDRESS = "127.0.0.1:7233"
 """Where ``stackchain serve`` runs its embedded dev server (the dev server's default)."""
 
 
+def temporal_target(settings: Settings) -> str:
+    """The Temporal frontend the settings point at: ``TEMPORAL_ADDRESS``, or the embedded one."""
+    return settings.temporal_address or EMBEDDED_ADDRESS
+
+
 class TemporalConnectError(RuntimeError):
     """Temporal could not be reached or set up; the message says where and why."""
 
@@ -31,7 +36,7 @@ async def connect_temporal(settings: Settings, *, register: bool = True) -> Clie
     Registration adds only the attributes that are missing, so ``api`` and ``worker`` can both
     do it on start against a shared cluster.
     """
-    address = settings.temporal_address or EMBEDDED_ADDRESS
+    address = temporal_target(settings)
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     try:
         client = await connect(

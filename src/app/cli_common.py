@@ -1,0 +1,29 @@
+"""What every ``stackchain`` command shares: how it fails, and how it reads the settings."""
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from app.settings import Settings, SettingsError, get_settings
+
+USAGE = 2
+"""The exit code of wrong usage (the contract's); 1 is "failed or invalid"."""
+
+
+def stderr() -> Console:
+    """The console for problems and progress: colour on a terminal, plain when piped."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned exit to leave with ``code``."""
+    stderr().print(Text.assemble(("error: ", "bold red"), message))
+    return typer.Exit(code)
+
+
+def settings_or_fail() -> Settings:
+    """The settings, or exit 1 naming the variable that is wrong."""
+    try:
+        return get_settings()
+    except SettingsError as error:
+        raise fail(str(error)) from None
