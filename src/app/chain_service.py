@@ -49,6 +49,28 @@ _CLOSED_STATUS = {
 }
 
 
+def _visibility_name(status: WorkflowExecutionStatus) -> str:
+    return "".join(part.capitalize() for part in status.name.split("_"))  # TIMED_OUT: TimedOut
+
+
+def _status_clause(status: ChainStatus) -> str:
+    """Visibility's filter for the chains :func:`_status` reads as ``status``.
+
+    A chain that ended abnormally (terminated, timed out) still says ``running`` in its search
+    attribute.
+    """
+    said = f'{search_attributes.STATUS.name} = "{{}}"'
+    if status is ChainStatus.RUNNING:
+        return f'{said.format(status.value)} AND ExecutionStatus = "Running"'
+    ended = [_visibility_name(ws) for ws, chain in _CLOSED_STATUS.items() if chain is status]
+    abnormal = [name for name in ended if name != "Completed"]
+    if not abnormal:
+        return said.format(status.value)
+    listed = ", ".join(f'"{name}"' for name in abnormal)
+    running = said.format(ChainStatus.RUNNING.value)
+    return f"({said.format(status.value)} OR ({running} AND ExecutionStatus IN ({listed})))"
+
+
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
@@ -135,9 +157,7 @@ class ChainService:
 
     def _query(self, status: ChainStatus | None) -> str:
         query = f'WorkflowType = "{CHAIN_WORKFLOW}" AND TaskQueue = "{_quoted(self._task_queue)}"'
-        if status is not None:
-            query += f' AND {search_attributes.STATUS.name} = "{status.value}"'
-        return query
+        return query if status is None else f"{query} AND {_status_clause(status)}"
 
     async def get(self, chain_id: str) -> dict[str, Any]:
         """The chain's status document: the ``status`` query while it runs, else its result."""

@@ -117,3 +117,27 @@ async def test_a_chain_of_another_deployment_is_not_found(engine: Engine, tmp_pa
         answer = await other.http.get(f"/api/v1/chains/{chain_id}", headers=AUTH)
         assert answer.status_code == 404
         assert chain_id not in await listed(other.http)
+
+
+async def test_a_terminated_chain_is_listed_as_canceled_not_running(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A chain terminated by hand in Temporal still says 'running' in its search attribute;
+    the listing's filter and its rows agree that it is canceled."""
+    engine.spacelift.outcomes["database"] = ["HANG"]
+    async with api_for(engine, tmp_path) as api:
+        chain_id = await start(api.http, "network")
+        await chain_when(
+            api.http, chain_id, lambda c: c["stacks"]["database"]["state"] == "running"
+        )
+        await engine.client.get_workflow_handle(chain_id).terminate(reason="test: by hand")
+
+        async def listed(status: str) -> list[str]:
+            answer = await api.http.get("/api/v1/chains", params={"status": status}, headers=AUTH)
+            return [row["chain_id"] for row in answer.json()["chains"]]
+
+        async def shown_canceled() -> bool:
+            return chain_id in await listed("canceled")
+
+        await eventually(shown_canceled)
+        assert chain_id not in await listed("running")
