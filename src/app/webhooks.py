@@ -24,6 +24,7 @@ from app.logs import bind_context, get_logger
 from app.metrics import Metrics
 from app.webhook_events import Delivery, to_delivery
 from app.webhook_models import InternalErrorEvent, PolicyEvent, RunStateEvent
+from spacelift import RunType
 from temporal import runstates
 from temporal.inputs import RunEvent
 
@@ -143,7 +144,7 @@ class WebhookHandler:
             return _ignored("internal-error event")
         event = parsed.event
         bind_context(stack_id=event.stack_id, run_id=event.run_id)
-        if event.run_type != "TRACKED":
+        if event.run_type != RunType.TRACKED:
             return _ignored(f"{event.run_type.lower()} run: only tracked runs start chains")
         # While the file is broken the last good graph filters; with none at all the event goes
         # to the lane anyway (its planner retries until the file is fixed, so no root is lost).

@@ -32,6 +32,7 @@ from spacelift.models import (
     Space,
     Stack,
     StackOutput,
+    run_url,
 )
 
 __all__ = [
@@ -58,4 +59,5 @@ __all__ = [
     "StackOutput",
     "TransientError",
     "UnexpectedResponseError",
+    "run_url",
 ]

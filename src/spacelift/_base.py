@@ -18,6 +18,7 @@ from spacelift.errors import (
     PermissionDeniedError,
     UnexpectedResponseError,
 )
+from spacelift.models import run_url
 
 _log = logging.getLogger("spacelift")
 
@@ -70,7 +71,7 @@ class BaseClient:
 
     def run_url(self, stack_id: str, run_id: str) -> str:
         """The web page of a run."""
-        return f"{self.endpoint}/stack/{stack_id}/run/{run_id}"
+        return run_url(self.endpoint, stack_id, run_id)
 
     async def _login(self, key_id: str, secret: str, *, where: Where) -> tuple[str, float]:
         """Exchange the API key for a JWT; a refusal or a garbled answer is AuthenticationError."""

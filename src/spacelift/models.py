@@ -16,6 +16,11 @@ from pydantic.alias_generators import to_camel
 DEPENDS_ON_LABEL = "depends-on:"
 
 
+def run_url(endpoint: str, stack_id: str, run_id: str) -> str:
+    """A run's web page in Spacelift: ``<endpoint>/stack/<stack>/run/<run>``."""
+    return f"{endpoint.rstrip('/')}/stack/{stack_id}/run/{run_id}"
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True

@@ -21,6 +21,7 @@ from spacelift import (
     PermissionDeniedError,
     RateLimitedError,
     Run,
+    RunType,
     SpaceliftError,
 )
 from temporal import client as workflows
@@ -134,7 +135,7 @@ class SpaceliftActivities:
         candidates = [
             run
             for run in await self._api.list_runs(stack_id)
-            if run.type.value == "TRACKED" and run.created_at >= earliest and run.id not in known
+            if run.type is RunType.TRACKED and run.created_at >= earliest and run.id not in known
         ]
         return min(candidates, key=lambda run: run.created_at, default=None)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from spacelift import run_url
 from temporal import runstates
 from temporal.inputs import (
     ChainInput,
@@ -334,4 +335,4 @@ class RunUrl:
 
     def __call__(self, stack_id: str, run_id: str) -> str | None:
         """The run's URL, or None when no endpoint is known."""
-        return f"{self.endpoint}/stack/{stack_id}/run/{run_id}" if self.endpoint else None
+        return run_url(self.endpoint, stack_id, run_id) if self.endpoint else None

@@ -3,16 +3,15 @@
 from spacelift import RunState
 from temporal.inputs import StackState
 
-QUEUED_STATES = frozenset({"QUEUED", "READY"})
+QUEUED_STATES = frozenset({RunState.QUEUED, RunState.READY})
 """Runs that have not started: ``runCancel`` removes them."""
 
-UNCONFIRMED = "UNCONFIRMED"
-FINISHED = "FINISHED"
-RETRYABLE_FAILURE = "FAILED"
-PERSON_ENDED = frozenset({"STOPPED", "CANCELED", "DISCARDED", "SKIPPED"})
+UNCONFIRMED = RunState.UNCONFIRMED
+FINISHED = RunState.FINISHED
+RETRYABLE_FAILURE = RunState.FAILED
+TERMINAL_STATES = frozenset(state for state in RunState if state.is_terminal)
+PERSON_ENDED = TERMINAL_STATES - {FINISHED, RETRYABLE_FAILURE}
 """Terminal states a person (or Spacelift) chose: failures that are not retried."""
-
-TERMINAL_STATES = frozenset(state.value for state in RunState if state.is_terminal)
 
 
 def is_terminal(run_state: str) -> bool:

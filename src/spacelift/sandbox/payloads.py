@@ -9,6 +9,7 @@ import hashlib
 import hmac
 from typing import Any
 
+from spacelift.models import run_url
 from spacelift.sandbox.runs import Commit, SimRun, Transition
 from spacelift.sandbox.world import StackEntry
 
@@ -120,7 +121,7 @@ def policy_payload(
             "note": transition.note or "",
             "run": run_body,
             "stack": stack_body,
-            "urls": {"run": f"{base_url}/stack/{spec.id}/run/{run.id}"},
+            "urls": {"run": run_url(base_url, spec.id, run.id)},
         },
     }
 

@@ -20,6 +20,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
+    from spacelift import RunType
     from temporal import runstates
     from temporal.activities import LaneActivities, SpaceliftActivities
     from temporal.inputs import (
@@ -155,7 +156,7 @@ class StackLaneWorkflow:
 
     def _is_root(self, event: RunEvent) -> bool:
         """A tracked run that FINISHED, not started by stackchain, seen for the first time."""
-        if event.run_type != "TRACKED" or event.state != runstates.FINISHED:
+        if event.run_type != RunType.TRACKED or event.state != runstates.FINISHED:
             return False
         if event.run_id in self._roots:
             return False
