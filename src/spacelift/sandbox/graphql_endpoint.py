@@ -6,11 +6,20 @@ may answer 5xx, 429 or nothing before executing, or execute and then lose the an
 """
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
 from ariadne import graphql
-from graphql import FieldNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, parse
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -38,11 +47,31 @@ class _RefusalsAreInfo(logging.Filter):
 _errors_log.addFilter(_RefusalsAreInfo())
 
 
+VALIDATED_LIMIT = 1_000
+"""Distinct valid queries remembered per endpoint (the client sends about fifteen)."""
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(query: str) -> DocumentNode:
+    return parse(query)
+
+
+def parse_once(query: str) -> DocumentNode | None:
+    """The query's document, parsed once per distinct text; None when it does not parse."""
+    try:
+        return _parsed(query)
+    except GraphQLError:
+        return None
+
+
+def _already_valid(*_: object, **__: object) -> list[GraphQLError]:
+    return []
+
+
 def root_fields(data: dict[str, Any]) -> tuple[str, frozenset[str]]:
     """The operation's name (or its first root field) and its root fields; unparsable: empty."""
-    try:
-        document = parse(str(data.get("query") or ""))
-    except GraphQLError:
+    document = parse_once(str(data.get("query") or ""))
+    if document is None:
         return "invalid", frozenset()
     wanted = data.get("operationName")
     for node in document.definitions:
@@ -70,6 +99,7 @@ class GraphQLEndpoint:
     def __init__(self, sandbox: Sandbox, schema: GraphQLSchema) -> None:
         self._sandbox = sandbox
         self._schema = schema
+        self._valid: set[str] = set()  # queries that passed validation against this schema
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer one GraphQL request."""
@@ -94,7 +124,13 @@ class GraphQLEndpoint:
             await (await self._refuse(fault))(scope, receive, send)
             return
         context = Context(sandbox=self._sandbox, caller=caller)
-        _, result = await graphql(self._schema, data, context_value=context, logger=_errors_log)
+        _, result = await graphql(
+            self._schema,
+            data,
+            context_value=context,
+            logger=_errors_log,
+            **self._prepared(str(data.get("query") or "")),
+        )
         if fault is not None:
             _log.info(
                 "sandbox chaos: %s executed, its answer is lost (%s)", operation, fault.lose_with
@@ -102,6 +138,22 @@ class GraphQLEndpoint:
             await self._lose(fault, scope, receive, send)
             return
         await JSONResponse(result)(scope, receive, send)
+
+    def _prepared(self, query: str) -> dict[str, Any]:
+        """Parse and validate each distinct query once.
+
+        Invalid ones go through ariadne's own validation every time, so they keep their errors.
+        """
+        document = parse_once(query)
+        if document is None:
+            return {}
+        if query not in self._valid and not validate(self._schema, document):
+            if len(self._valid) >= VALIDATED_LIMIT:
+                self._valid.clear()
+            self._valid.add(query)
+        if query in self._valid:
+            return {"query_document": document, "query_validator": _already_valid}
+        return {"query_document": document}
 
     async def _hang(self) -> None:
         """Hold the request for ``hang_seconds``, or until the sandbox closes."""
