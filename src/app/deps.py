@@ -10,7 +10,6 @@ from app.auth import bearer, check_bearer
 from app.chain_service import ChainService
 from app.graph_source import GraphSource
 from app.metrics import Metrics
-from app.settings import Settings
 from app.temporal_gateway import TemporalGateway
 from app.webhooks import WebhookHandler
 
@@ -19,7 +18,6 @@ from app.webhooks import WebhookHandler
 class AppParts:
     """Everything a request may need, built once by ``create_app``."""
 
-    settings: Settings
     gateway: TemporalGateway
     graphs: GraphSource
     metrics: Metrics

@@ -108,7 +108,6 @@ def create_app(
     metrics_ = Metrics()
     token = settings.api_token.get_secret_value().encode() if settings.api_token else None
     parts = AppParts(
-        settings=settings,
         gateway=gateway,
         graphs=graphs,
         metrics=metrics_,

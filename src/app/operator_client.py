@@ -11,6 +11,10 @@ class OperatorError(Exception):
     """The API could not be reached, or refused the request; the message says which and why."""
 
 
+TIMEOUT = 30.0
+"""Seconds one operator command waits for the API."""
+
+
 class ApiClient:
     """A small synchronous client of ``/api/v1``."""
 
@@ -19,14 +23,10 @@ class ApiClient:
         url: str,
         *,
         token: str | None = None,
-        timeout: float = 30.0,
-        transport: httpx.BaseTransport | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
-        self._http = httpx.Client(
-            base_url=self.url, headers=headers, timeout=timeout, transport=transport
-        )
+        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT)
 
     def close(self) -> None:
         """Close the connection pool."""

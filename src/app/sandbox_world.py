@@ -18,7 +18,6 @@ def sandbox_config(
     *,
     webhook_url: str | None,
     webhook_secret: str,
-    url: str = "",
     durations: Durations = DEMO_DURATIONS,
 ) -> SandboxConfig:
     """A sandbox holding the file's stacks, signing webhooks to ``webhook_url`` (if any)."""
@@ -34,4 +33,4 @@ def sandbox_config(
     webhook = (
         WebhookTarget(url=webhook_url, secret=webhook_secret) if webhook_url is not None else None
     )
-    return SandboxConfig(stacks=stacks, webhook=webhook, url=url)
+    return SandboxConfig(stacks=stacks, webhook=webhook)

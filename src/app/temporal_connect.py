@@ -30,7 +30,7 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     return TLSConfig(client_cert=cert.read_bytes(), client_private_key=key.read_bytes())
 
 
-async def connect_temporal(settings: Settings, *, register: bool = True) -> Client:
+async def connect_temporal(settings: Settings) -> Client:
     """A client for the configured Temporal, with stackchain's search attributes registered.
 
     Registration adds only the attributes that are missing, so ``api`` and ``worker`` can both
@@ -47,6 +47,5 @@ async def connect_temporal(settings: Settings, *, register: bool = True) -> Clie
             f"cannot reach Temporal at {address} (namespace {settings.temporal_namespace}): {error}"
         )
         raise TemporalConnectError(msg) from None
-    if register:
-        await ensure_search_attributes(client)
+    await ensure_search_attributes(client)
     return client

@@ -45,12 +45,11 @@ class Commit(_Camel):
 
 
 class Delta(_Camel):
-    """How many resources a run adds, changes and deletes."""
+    """How many resources a run adds, changes and deletes (``resources`` is not read)."""
 
     added: Count = 0
     changed: Count = 0
     deleted: Count = 0
-    resources: Count = 0
 
 
 class EventRun(_Camel):
@@ -61,7 +60,6 @@ class EventRun(_Camel):
     created_at: UnixSeconds | None = None
     delta: Delta | None = None
     commit: Commit | None = None
-    triggered_by: str | None = None
 
 
 class EventStack(_Camel):
@@ -85,11 +83,9 @@ class PolicyRun(_Snake):
 
     id: RunId
     type: Word
-    state: Word | None = None
     created_at: UnixNanos | None = None
     updated_at: UnixNanos
     commit: Commit | None = None
-    triggered_by: str | None = None
 
 
 class RunUpdated(_Snake):
@@ -110,6 +106,4 @@ class InternalErrorEvent(_Snake):
     """An internal-error notice: something went wrong in Spacelift (a policy, an integration)."""
 
     title: str | None = None
-    body: str | None = None
     error: str
-    severity: str | None = None

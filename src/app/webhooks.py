@@ -127,13 +127,12 @@ class WebhookHandler:
         graphs: GraphSource,
         signal: LaneSignaler,
         metrics: Metrics,
-        recent: RecentDeliveries | None = None,
     ) -> None:
         self._secret = secret
         self._graphs = graphs
         self._signal = signal
         self._metrics = metrics
-        self._recent = recent or RecentDeliveries()
+        self._recent = RecentDeliveries()
 
     async def handle(self, body: bytes, signature: str | None) -> Answer:
         """Answer one delivery whose body was read within the cap."""
