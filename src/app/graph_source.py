@@ -22,12 +22,16 @@ class _Loaded:
     error: str | None
 
 
+_NEVER = (-1, -1)
+"""The stamp before the first load: no file on disk has it, so the first call loads."""
+
+
 class GraphSource:
     """Reads ``path`` on demand, caching by (mtime, size)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._loaded = _Loaded(None, None, None)
+        self._loaded = _Loaded(_NEVER, None, None)
         self._last_good: StackGraph | None = None
 
     def _stamp(self) -> tuple[int, int] | None:
@@ -39,7 +43,7 @@ class GraphSource:
 
     def _refresh(self) -> _Loaded:
         stamp = self._stamp()
-        if stamp is not None and stamp == self._loaded.stamp:
+        if stamp == self._loaded.stamp:  # unchanged, or still missing (stamp None)
             return self._loaded
         try:
             graph = load_stack_graph(self.path)

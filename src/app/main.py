@@ -136,9 +136,7 @@ def create_app(
                 await gateway.client()  # registers the search attributes early
             except TemporalUnavailableError as error:
                 log.warning("Temporal not reachable yet; will retry on demand", detail=str(error))
-        problem = graphs.problem()
-        if problem is not None:
-            log.error("dependency file invalid", file=str(settings.config_path), detail=problem)
+        graphs.problem()  # loads the file now: GraphSource logs it if it is invalid
         yield
 
     app = FastAPI(title="stackchain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
