@@ -7,6 +7,7 @@ import pytest
 from app import graph_source
 from app.errors import UnavailableError
 from app.graph_source import GraphSource
+from app.stackfile import load_stack_graph
 
 FILE = "version: 1\nstacks:\n  network: {}\n  app: {depends_on: [network]}\n"
 
@@ -15,7 +16,7 @@ FILE = "version: 1\nstacks:\n  network: {}\n  app: {depends_on: [network]}\n"
 def loads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every parse of the file, recorded."""
     seen: list[Path] = []
-    real = graph_source.load_stack_graph
+    real = load_stack_graph
 
     def counting(path: Path) -> object:
         seen.append(path)
