@@ -7,13 +7,13 @@ live here too: a few kilobytes a run). Prints ``ready`` once the worker polls; S
 """
 
 import asyncio
-import os
 import signal
 import sys
 from datetime import timedelta
 
 from tests.integration.fake_spacelift import FakeSpacelift
 
+from app.runtime import exit_process
 from temporal.client import connect, signal_lane
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest
 from temporal.worker import build_worker
@@ -62,5 +62,4 @@ async def serve(address: str, task_queue: str) -> None:
 
 if __name__ == "__main__":
     asyncio.run(serve(sys.argv[1], sys.argv[2]))
-    sys.stdout.flush()
-    os._exit(0)  # past temporalio's exit-time abort (sdk-python#300)
+    exit_process(0)

@@ -1,9 +1,8 @@
 """Suite-wide hooks."""
 
-import os
-import sys
-
 import pytest
+
+from app.runtime import exit_process
 
 _exit_status = 0
 
@@ -22,6 +21,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:  # noqa: ARG001
     (temporalio/sdk-python#300: the Rust runtime's threads outlive the event loop), failing a
     suite that passed. Everything pytest reports has been written by now.
     """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status)
+    exit_process(_exit_status)
