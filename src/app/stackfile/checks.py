@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import networkx as nx
 
 from app.stackfile.loader import Document
+from app.stackfile.order import topological_order
 from app.stackfile.problems import Level, Problem, did_you_mean
 
 MAX_CYCLES = 20
@@ -67,29 +68,9 @@ def _raw_items(doc: Document, stack: str) -> list[object]:
     return items if isinstance(items, list) else []
 
 
-def _unsorted(usable: dict[str, list[str]]) -> set[str]:
-    """The stacks a topological sort cannot place: those on a cycle or depending on one.
-
-    Kahn's algorithm on plain dicts settles the common, acyclic case in linear time without
-    building a networkx graph; only what is left goes to the cycle search.
-    """
-    waiting = {stack: len(ups) for stack, ups in usable.items()}
-    downstreams: dict[str, list[str]] = {stack: [] for stack in usable}
-    for stack, ups in usable.items():
-        for up in ups:
-            downstreams[up].append(stack)
-    ready = [stack for stack, count in waiting.items() if count == 0]
-    while ready:
-        for downstream in downstreams[ready.pop()]:
-            waiting[downstream] -= 1
-            if waiting[downstream] == 0:
-                ready.append(downstream)
-    return {stack for stack, count in waiting.items() if count}
-
-
 def check_cycles(doc: Document, usable: dict[str, list[str]]) -> None:
     """Record every cycle along ``depends_on`` (up to :data:`MAX_CYCLES`, then a count)."""
-    left = _unsorted(usable)
+    _, left = topological_order(usable)  # settles the acyclic case without networkx
     if not left:
         return
     graph: nx.DiGraph[str] = nx.DiGraph()

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from app.stackfile.checks import check_cycles, check_references, declared_dependencies
 from app.stackfile.loader import parse_yaml
 from app.stackfile.models import ChainPolicy, StackPolicy, resolve_policies
+from app.stackfile.order import topological_order
 from app.stackfile.plan import Plan, PlannedStack
 from app.stackfile.problems import (
     Level,
@@ -49,7 +50,12 @@ class StackGraph:
             downs[upstream].append(downstream)
         object.__setattr__(self, "upstreams", _frozen(ups))
         object.__setattr__(self, "downstreams", _frozen(downs))
-        object.__setattr__(self, "rank", MappingProxyType(_topological_rank(ups, downs)))
+        order, left = topological_order(ups)
+        if left:  # pragma: no cover - the cycle check rules this out
+            msg = f"the graph has a cycle through {sorted(left)}"
+            raise ValueError(msg)
+        rank = {stack: index for index, stack in enumerate(order)}
+        object.__setattr__(self, "rank", MappingProxyType(rank))
 
     def __contains__(self, stack: object) -> bool:
         return stack in self.policies
@@ -95,23 +101,6 @@ class StackGraph:
         ]
         planned.sort(key=lambda item: (item.wave, item.id))
         return Plan(root=stack, include_root=include_root, chain=self.chain, stacks=tuple(planned))
-
-
-def _topological_rank(ups: dict[str, list[str]], downs: dict[str, list[str]]) -> dict[str, int]:
-    waiting = {stack: len(upstreams) for stack, upstreams in ups.items()}
-    ready = deque(stack for stack, count in waiting.items() if count == 0)
-    rank: dict[str, int] = {}
-    while ready:
-        current = ready.popleft()
-        rank[current] = len(rank)
-        for downstream in downs[current]:
-            waiting[downstream] -= 1
-            if waiting[downstream] == 0:
-                ready.append(downstream)
-    if len(rank) != len(ups):  # pragma: no cover - the cycle check rules this out
-        msg = "the graph has a cycle"
-        raise ValueError(msg)
-    return rank
 
 
 def _frozen(lists: dict[str, list[str]]) -> Mapping[str, tuple[str, ...]]:
