@@ -15,10 +15,9 @@ What the API process sees, and what it cannot:
   each scrape (covers chains nobody asked about; bounded by the namespace's retention).
 """
 
-from collections import OrderedDict
-
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from app.bounded import BoundedSet
 from temporal.inputs import ChainStatus
 
 _REMEMBERED_FINISHED = 10_000
@@ -67,13 +66,11 @@ class Metrics:
             buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400),
             registry=r,
         )
-        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._finished = BoundedSet[str](_REMEMBERED_FINISHED)
 
     def chain_seen(self, chain_id: str, status: str) -> None:
         """Count a chain read in a final status, once per chain id."""
         if status == ChainStatus.RUNNING or chain_id in self._finished:
             return
-        self._finished[chain_id] = None
-        while len(self._finished) > _REMEMBERED_FINISHED:
-            self._finished.popitem(last=False)
+        self._finished.add(chain_id)
         self.chains_finished.labels(status=status).inc()

@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from app.bounded import BoundedSet
 from app.errors import UnauthorizedError, UnprocessableError
 from app.graph_source import GraphSource
 from app.logs import bind_context, get_logger
@@ -95,24 +95,6 @@ def parse_event(body: bytes) -> Delivery | InternalErrorEvent:
     raise UnprocessableError(msg)
 
 
-class RecentDeliveries:
-    """The last deliveries handed to Temporal, by (run id, state, stateVersion or updated_at)."""
-
-    def __init__(self, size: int = REMEMBERED_DELIVERIES) -> None:
-        self._size = size
-        self._keys: OrderedDict[tuple[str, ...], None] = OrderedDict()
-
-    def __contains__(self, key: tuple[str, ...]) -> bool:
-        return key in self._keys
-
-    def add(self, key: tuple[str, ...]) -> None:
-        """Remember ``key``, forgetting the oldest past the size."""
-        self._keys[key] = None
-        self._keys.move_to_end(key)
-        while len(self._keys) > self._size:
-            self._keys.popitem(last=False)
-
-
 def _ignored(reason: str) -> Answer:
     return Answer(200, {"status": "ignored", "reason": reason}, "ignored")
 
@@ -132,7 +114,8 @@ class WebhookHandler:
         self._graphs = graphs
         self._signal = signal
         self._metrics = metrics
-        self._recent = RecentDeliveries()
+        # The deliveries handed to Temporal, by (run id, state, stateVersion or updated_at).
+        self._recent = BoundedSet[tuple[str, ...]](REMEMBERED_DELIVERIES)
 
     async def handle(self, body: bytes, signature: str | None) -> Answer:
         """Answer one delivery whose body was read within the cap."""
