@@ -144,8 +144,11 @@ class WebhookSender:
             if attempt:
                 await asyncio.sleep(target.retry_backoff * 2 ** (attempt - 1))
             try:
-                response = await self._http(target).post(
-                    delivery.url, content=delivery.body, headers=delivery.headers
+                response = await self._http().post(
+                    delivery.url,
+                    content=delivery.body,
+                    headers=delivery.headers,
+                    timeout=target.timeout,  # the target's own, also after it changed
                 )
             except httpx.HTTPError:
                 delivery.attempts.append(0)
@@ -159,9 +162,9 @@ class WebhookSender:
         delivery.outcome = "failed"
         self._notify()
 
-    def _http(self, target: WebhookTarget) -> httpx.AsyncClient:
+    def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=target.timeout)
+            self._client = httpx.AsyncClient(transport=self._transport)
         return self._client
 
     async def aclose(self) -> None:
