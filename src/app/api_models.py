@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.webhook_models import StackId
+from app.stackfile.models import StackId
 from temporal.inputs import ChainStatus, StackState
 
 _CHAIN = "chain-network-01JD4Q8W5Z3K7M2N9P0R6S1T4V"

@@ -32,14 +32,18 @@ from app.errors import (
 from app.graph_source import GraphSource
 from app.metrics import Metrics
 from app.stackfile import UnknownStackError
+from app.stackfile.models import STACK_ID_MAX
 from app.temporal_gateway import TemporalGateway
+from app.webhook_models import RUN_ID_MAX
 from temporal import client as workflows
 from temporal import search_attributes
 from temporal.chainstate import NotAwaitingConfirmationError, StackNotInChainError
 from temporal.inputs import CHAIN_WORKFLOW, ChainStatus
 from temporal.workflows.chain import ApproveRequest
 
-CHAIN_ID = re.compile(r"chain-[A-Za-z0-9_.@-]{1,250}")
+_CHAIN_ID_MAX = STACK_ID_MAX + len("-manual-") + RUN_ID_MAX
+"""What chain-<stack>-<run> and chain-<stack>-manual-<id> can reach (ids are capped)."""
+CHAIN_ID = re.compile(rf"chain-[A-Za-z0-9_.@-]{{1,{_CHAIN_ID_MAX}}}")
 _CLOSED_STATUS = {
     WorkflowExecutionStatus.COMPLETED: ChainStatus.SUCCEEDED,
     WorkflowExecutionStatus.FAILED: ChainStatus.FAILED,

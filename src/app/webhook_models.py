@@ -15,13 +15,15 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from app.stackfile.models import STACK_ID_PATTERN
+from app.stackfile.models import StackId
 
 MAX_UNIX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
 NANOSECONDS = 1_000_000_000
 
-StackId = Annotated[str, Field(pattern=STACK_ID_PATTERN, min_length=1, max_length=200)]
-RunId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=100)]
+RUN_ID_MAX = 100
+RunId = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", min_length=1, max_length=RUN_ID_MAX)
+]
 Word = Annotated[str, Field(pattern=r"^[A-Z][A-Z_]*$", max_length=40)]
 """A run state or type as Spacelift spells them: ``FINISHED``, ``TRACKED``."""
 UnixSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_UNIX_SECONDS)]

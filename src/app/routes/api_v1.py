@@ -21,6 +21,7 @@ from app.deps import ChainsDep, GraphsDep, require_token
 from app.errors import NotFoundError
 from app.logs import bind_context
 from app.stackfile import UnknownStackError, to_json, to_mermaid
+from app.stackfile.models import STACK_ID_MAX
 from temporal.inputs import ChainStatus
 
 
@@ -61,7 +62,7 @@ async def get_graph(
 @router.get("/plan", response_model=PlanOut, responses=_errors(404))
 async def get_plan(
     graphs: GraphsDep,
-    stack: Annotated[str, Query(max_length=200, description="The root stack.")],
+    stack: Annotated[str, Query(max_length=STACK_ID_MAX, description="The root stack.")],
     include_root: bool = False,  # noqa: FBT001, FBT002 - a query flag
 ) -> dict[str, Any]:
     """The waves a chain from ``stack`` would run."""

@@ -21,7 +21,10 @@ STACK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 POLICY_KEYS = ("retries", "retry_backoff", "on_failure", "confirm", "trigger")
 """The keys ``defaults`` and each stack share."""
 
-StackId = Annotated[str, Field(pattern=STACK_ID_PATTERN, min_length=1)]
+STACK_ID_MAX = 200
+"""The longest stack id stackchain takes, in the file, in webhooks and in the API."""
+
+StackId = Annotated[str, Field(pattern=STACK_ID_PATTERN, min_length=1, max_length=STACK_ID_MAX)]
 
 _DURATION_SCHEMA = WithJsonSchema(
     {"type": "string", "pattern": r"^(\d+(ms|s|m|h|d))+$", "description": SYNTAX_HINT}

@@ -7,7 +7,7 @@ from pydantic_core import ErrorDetails
 
 from app.durations import format_duration
 from app.stackfile.loader import Document
-from app.stackfile.models import StackEntry, StackFileModel
+from app.stackfile.models import STACK_ID_MAX, StackEntry, StackFileModel
 from app.stackfile.problems import Level, did_you_mean
 
 _KEYS_OF: dict[str, type[BaseModel]] = {
@@ -114,6 +114,8 @@ def _plain(value: object) -> str:
 def _bad_stack_id(kind: str, value: object) -> str:
     if kind == "string_type":
         return f"stack id {_show(value)} must be text: write it in quotes, '{value}'"
+    if kind == "string_too_long":
+        return f"stack id {_show(value)} is longer than {STACK_ID_MAX} characters"
     return f"stack id {_show(value)} may hold only letters, digits, '-', '_' and '.'"
 
 

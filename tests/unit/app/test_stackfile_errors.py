@@ -116,6 +116,14 @@ def test_bad_stack_ids() -> None:
     assert "may hold only letters, digits" in problems[1].message
 
 
+def test_a_stack_id_longer_than_spacelift_allows() -> None:
+    """The same length cap holds in the file as in webhooks and the API, and the message says
+    it is the length."""
+    problems = problems_of(HEADER + "  " + "a" * 201 + ": {}\n")
+    assert [p.line for p in problems] == [3]
+    assert problems[0].message.endswith("is longer than 200 characters")
+
+
 def test_unknown_dependency_points_at_its_item() -> None:
     """An unknown dependency is reported at the line of that item, with a suggestion."""
     text = HEADER + "  database: {}\n  app:\n    depends_on:\n      - database\n      - dtabase\n"
