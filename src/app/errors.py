@@ -3,7 +3,8 @@
 ::
 
     ApiError                     (any of these is answered {"detail": message})
-    ├── UnauthorizedError        401  bad or missing signature or bearer token
+    ├── UnauthorizedError        401  bad or missing bearer token (WWW-Authenticate: Bearer)
+    │   └── BadSignatureError    401  bad or missing webhook signature
     ├── ForbiddenError           403  no API token is set and the client is not on loopback
     ├── NotFoundError            404  unknown stack or chain
     ├── ConflictError            409  the chain is not in a state to do that
@@ -32,6 +33,13 @@ class UnauthorizedError(ApiError):
     """The webhook signature or the API's bearer token is missing or wrong."""
 
     status_code = status.HTTP_401_UNAUTHORIZED
+
+
+class BadSignatureError(UnauthorizedError):
+    """The webhook's ``X-Signature-256`` is missing or wrong.
+
+    No ``WWW-Authenticate: Bearer`` challenge: a bearer token would not help.
+    """
 
 
 class ForbiddenError(ApiError):
@@ -80,7 +88,7 @@ async def _answer(_: Request, error: Exception) -> JSONResponse:
     if isinstance(error, UnavailableError):
         log.warning("unavailable", detail=str(error))
         headers = {"Retry-After": "5"}
-    elif isinstance(error, UnauthorizedError):
+    elif isinstance(error, UnauthorizedError) and not isinstance(error, BadSignatureError):
         headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse({"detail": str(error)}, status_code=error.status_code, headers=headers)
 

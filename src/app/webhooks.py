@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.bounded import BoundedSet
-from app.errors import UnauthorizedError, UnprocessableError
+from app.errors import BadSignatureError, UnprocessableError
 from app.graph_source import GraphSource
 from app.logs import bind_context, get_logger
 from app.metrics import Metrics
@@ -52,15 +52,15 @@ def verify_signature(secret: bytes, body: bytes, header: str | None) -> None:
     """Check ``sha256=<hex HMAC-SHA256(secret, body)>`` in constant time, before any parsing."""
     if header is None:
         msg = f"missing {SIGNATURE_HEADER}"
-        raise UnauthorizedError(msg)
+        raise BadSignatureError(msg)
     match = _SIGNATURE.fullmatch(header.strip())
     if match is None:
         msg = f"malformed {SIGNATURE_HEADER}: expected sha256=<64 hex digits>"
-        raise UnauthorizedError(msg)
+        raise BadSignatureError(msg)
     expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, match.group(1).lower()):
         msg = f"{SIGNATURE_HEADER} does not match the body"
-        raise UnauthorizedError(msg)
+        raise BadSignatureError(msg)
 
 
 def _problems(error: ValidationError) -> str:

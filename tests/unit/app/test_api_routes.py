@@ -34,6 +34,7 @@ async def test_api_needs_the_bearer_token(
         answer = await client.request(method, path, headers=headers, json={"stack": "network"})
         assert answer.status_code == 401
         assert answer.json()["detail"]
+        assert answer.headers["www-authenticate"] == "Bearer"
     assert web.chains.started == []
 
 

@@ -59,6 +59,7 @@ async def test_signature_is_checked_before_parsing(web: WebApp, client: httpx.As
     """An unsigned non-JSON body is 401, not 422: nothing is parsed before the signature."""
     answer = await client.post(URL, content=b"not json", headers={"X-Signature-256": "bad"})
     assert answer.status_code == 401
+    assert "www-authenticate" not in answer.headers  # a bearer token would not help here
     assert web.signaler.events == []
 
 
