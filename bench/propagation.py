@@ -7,6 +7,11 @@ pushed a batch at a time; every edge gives one figure, read from the sandbox's o
 downstream run's creation (when ``runTrigger`` reached the sandbox) minus the moment the upstream
 run became FINISHED (before its webhook was sent). ``r -> a`` includes starting the chain; the
 other edges are within a running chain.
+
+The first chains go one at a time (latency alone), the rest ten at once (latency under load).
+In the same run, on the same dev server, ``_floor`` measures Temporal's own floor: a signal to
+a workflow whose workflow task starts an activity. stackchain's edge takes three such workflow
+tasks in a row, so the floor says what the targets ask of Temporal on this machine.
 """
 
 import asyncio
@@ -17,6 +22,7 @@ from pathlib import Path
 
 from tests.integration.conftest import free_port
 
+from bench._floor import signal_to_activity
 from bench._harness import Benchmark, Observation, Target, percentile
 from bench._procs import child, http_ready, wait_for
 from spacelift.models import RunState
@@ -30,9 +36,13 @@ from spacelift.sandbox import (
     WebhookTarget,
     running_sandbox,
 )
+from temporal.client import connect
 from temporal.devserver import DevServer
 
-CHAINS = 60
+ALONE = 15
+"""Chains pushed one at a time."""
+LOADED = 50
+"""Chains pushed ``BATCH`` at a time, after those."""
 BATCH = 10
 LINKS = ("r", "a", "b", "c")
 SECRET = "bench-propagation-secret"  # noqa: S105 - a throwaway secret for loopback
@@ -92,7 +102,7 @@ async def push_batch(sandbox: Sandbox, indexes: range) -> None:
 async def measure_propagation() -> Observation:
     """Run every chain through the real processes; percentiles of the edge delays."""
     api_port = free_port()
-    chains = CHAINS + 1  # chain 0 warms the processes up and is not counted
+    chains = 1 + ALONE + LOADED  # chain 0 warms the processes up and is not counted
     with tempfile.TemporaryDirectory() as folder:
         config_path = Path(folder) / "stacks.yaml"
         config_path.write_text(stack_file(chains))
@@ -117,21 +127,36 @@ async def measure_propagation() -> Observation:
             ):
                 url = f"http://127.0.0.1:{api_port}/readyz"
                 await wait_for(lambda: http_ready(url), within=60, what="API ready")
-                await push_batch(served.sandbox, range(1))
-                for start in range(1, chains, BATCH):
+                floor = await signal_to_activity(await connect(server.address))
+                for index in range(1 + ALONE):
+                    await push_batch(served.sandbox, range(index, index + 1))
+                for start in range(1 + ALONE, chains, BATCH):
                     await push_batch(served.sandbox, range(start, min(start + BATCH, chains)))
-                delays = [d for i in range(1, chains) for d in edge_delays(served.sandbox, i)]
-    return _observation(delays)
+                alone = [d for i in range(1, 1 + ALONE) for d in edge_delays(served.sandbox, i)]
+                loaded = [
+                    d for i in range(1 + ALONE, chains) for d in edge_delays(served.sandbox, i)
+                ]
+    return _observation(alone, loaded, floor)
 
 
-def _observation(delays: list[tuple[str, float]]) -> Observation:
-    every = [seconds * 1000 for _, seconds in delays]
-    notes: dict[str, object] = {"edges": len(every), "chains_at_once": BATCH}
-    for kind in ("chain start", "within chain"):
-        some = [seconds * 1000 for k, seconds in delays if k == kind]
-        key = kind.replace(" ", "_")
-        notes[f"{key}_p50_ms"] = round(percentile(some, 50), 1)
-        notes[f"{key}_p99_ms"] = round(percentile(some, 99), 1)
+def _observation(
+    alone: list[tuple[str, float]], loaded: list[tuple[str, float]], floor: list[float]
+) -> Observation:
+    every = [seconds * 1000 for _, seconds in alone + loaded]
+    floor_p50 = percentile(floor, 50) * 1000
+    notes: dict[str, object] = {
+        "edges": len(every),
+        "floor_signal_to_activity_p50_ms": round(floor_p50, 1),
+        "floor_signal_to_activity_p99_ms": round(percentile(floor, 99) * 1000, 1),
+    }
+    for phase, delays in (("alone", alone), (f"{BATCH}_at_once", loaded)):
+        for kind in ("chain start", "within chain"):
+            some = [seconds * 1000 for k, seconds in delays if k == kind]
+            key = f"{phase}_{kind.replace(' ', '_')}"
+            notes[f"{key}_p50_ms"] = round(percentile(some, 50), 1)
+            notes[f"{key}_p99_ms"] = round(percentile(some, 99), 1)
+    alone_p50 = percentile([seconds * 1000 for _, seconds in alone], 50)
+    notes["alone_p50_over_floor_p50"] = round(alone_p50 / floor_p50, 1)
     p50, p99 = percentile(every, 50), percentile(every, 99)
     notes |= {"p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "max_ms": round(max(every), 1)}
     targets = [
@@ -143,7 +168,7 @@ def _observation(delays: list[tuple[str, float]]) -> Observation:
 
 BENCHMARKS = [
     Benchmark(
-        f"propagation, {CHAINS} chains r->a->b->c",
+        f"propagation, {ALONE + LOADED} chains r->a->b->c",
         prepare=lambda: None,
         run=lambda _: asyncio.run(measure_propagation()),
         repeat=1,
