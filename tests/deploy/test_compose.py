@@ -21,6 +21,7 @@ from jsonschema import Draft201909Validator
 from app.auth import check_bind
 from app.settings import Settings, load_settings
 from app.webhook_secret import resolve_webhook_secret
+from temporal.devserver import DYNAMIC_CONFIG
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 from tests.deploy.deployfiles import (
     COMPOSE_FILE,
@@ -250,6 +251,17 @@ def test_the_setup_job_registers_the_apps_search_attributes() -> None:
     compose = load_compose()["services"]["temporal-setup"]
     assert compose["image"].startswith("temporalio/admin-tools:")
     assert compose["entrypoint"][-1] == "/stackchain-setup/temporal-setup.sh"
+
+
+def test_temporal_gets_the_dynamic_config_the_embedded_server_runs_with() -> None:
+    """Compose's Temporal reads its task queues as often as the dev server the tests use."""
+    temporal = load_compose()["services"]["temporal"]
+    path = temporal["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    (mount,) = temporal["volumes"]
+    source, target, mode = mount.split(":")
+    assert (target, mode) == (path, "ro")
+    entries = yaml.safe_load((ROOT / source).read_text())
+    assert {key: values[0]["value"] for key, values in entries.items()} == DYNAMIC_CONFIG
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
