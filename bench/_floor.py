@@ -6,8 +6,8 @@ defaults as stackchain's (sandboxed runner, sticky cache). stackchain's edge nee
 tasks in a row (the upstream's lane, the chain, the downstream's lane), so this is the figure to
 hold a propagation time against: measured in the same run, it carries the machine's load too.
 
-The workflow lives in this module, which imports nothing but ``temporalio``, so the sandbox
-imports it cheaply.
+The workflow lives in this module, which imports only the standard library and ``temporalio``,
+so the sandbox imports it cheaply.
 """
 
 import asyncio

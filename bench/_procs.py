@@ -28,6 +28,12 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(msg)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a child: ours, the repository importable, plus ``extra``."""
     env = dict(os.environ)

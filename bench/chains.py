@@ -25,7 +25,7 @@ from temporalio.client import Client
 from tests.integration.conftest import free_port
 
 from bench._harness import Benchmark, Observation, Target
-from bench._procs import child, peak_rss_mb
+from bench._procs import child, cpu_seconds, peak_rss_mb
 from temporal.client import connect, manual_chain_id, start_chain
 from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, ChainStack, StackPolicy
@@ -79,14 +79,7 @@ async def rig() -> AsyncIterator[Rig]:
         task_queue = f"bench-{uuid.uuid4().hex[:8]}"
         args = ("-m", "bench._engine", server.address, task_queue)
         async with child("chains-worker", *args, ready_line="ready") as worker:
-            server_pid = server._process.pid if server._process else 0  # noqa: SLF001
-            yield Rig(client, task_queue, worker.pid, server_pid)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            yield Rig(client, task_queue, worker.pid, server.pid)
 
 
 async def run_one(rig: Rig, req: ChainInput) -> dict[str, Any]:

@@ -8,7 +8,8 @@ downstream run's creation (when ``runTrigger`` reached the sandbox) minus the mo
 run became FINISHED (before its webhook was sent). ``r -> a`` includes starting the chain; the
 other edges are within a running chain.
 
-The first chains go one at a time (latency alone), the rest ten at once (latency under load).
+The first chains go one at a time (latency alone), the rest ten at once (latency under load,
+with the CPU each process spent per run in that phase).
 In the same run, on the same dev server, ``_floor`` measures Temporal's own floor: a signal to
 a workflow whose workflow task starts an activity. stackchain's edge takes three such workflow
 tasks in a row, so the floor says what the targets ask of Temporal on this machine.
@@ -16,6 +17,7 @@ tasks in a row, so the floor says what the targets ask of Temporal on this machi
 
 import asyncio
 import itertools
+import os
 import tempfile
 import uuid
 from pathlib import Path
@@ -24,7 +26,7 @@ from tests.integration.conftest import free_port
 
 from bench._floor import signal_to_activity
 from bench._harness import Benchmark, Observation, Target, percentile
-from bench._procs import child, http_ready, wait_for
+from bench._procs import child, cpu_seconds, http_ready, wait_for
 from spacelift.models import RunState
 from spacelift.sandbox import (
     DEFAULT_KEY_ID,
@@ -122,25 +124,40 @@ async def measure_propagation() -> Observation:
             }
             api_args = ("-m", "app", "api", "--port", str(api_port))
             async with (
-                child("propagation-api", *api_args, env=env),
-                child("propagation-worker", "-m", "app", "worker", env=env),
+                child("propagation-api", *api_args, env=env) as api,
+                child("propagation-worker", "-m", "app", "worker", env=env) as worker,
             ):
                 url = f"http://127.0.0.1:{api_port}/readyz"
                 await wait_for(lambda: http_ready(url), within=60, what="API ready")
                 floor = await signal_to_activity(await connect(server.address))
                 for index in range(1 + ALONE):
                     await push_batch(served.sandbox, range(index, index + 1))
+                processes = {
+                    "server": server.pid,
+                    "worker": worker.pid,
+                    "api": api.pid,
+                    "sandbox": os.getpid(),  # this process: the sandbox and the pushes
+                }
+                before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                 for start in range(1 + ALONE, chains, BATCH):
                     await push_batch(served.sandbox, range(start, min(start + BATCH, chains)))
+                runs = LOADED * len(LINKS)
+                cpu_ms_per_run = {
+                    name: round((cpu_seconds(pid) - before[name]) / runs * 1000, 1)
+                    for name, pid in processes.items()
+                }
                 alone = [d for i in range(1, 1 + ALONE) for d in edge_delays(served.sandbox, i)]
                 loaded = [
                     d for i in range(1 + ALONE, chains) for d in edge_delays(served.sandbox, i)
                 ]
-    return _observation(alone, loaded, floor)
+    return _observation(alone, loaded, floor, cpu_ms_per_run)
 
 
 def _observation(
-    alone: list[tuple[str, float]], loaded: list[tuple[str, float]], floor: list[float]
+    alone: list[tuple[str, float]],
+    loaded: list[tuple[str, float]],
+    floor: list[float],
+    cpu_ms_per_run: dict[str, float],
 ) -> Observation:
     every = [seconds * 1000 for _, seconds in alone + loaded]
     floor_p50 = percentile(floor, 50) * 1000
@@ -157,6 +174,7 @@ def _observation(
             notes[f"{key}_p99_ms"] = round(percentile(some, 99), 1)
     alone_p50 = percentile([seconds * 1000 for _, seconds in alone], 50)
     notes["alone_p50_over_floor_p50"] = round(alone_p50 / floor_p50, 1)
+    notes[f"{BATCH}_at_once_cpu_ms_per_run"] = cpu_ms_per_run
     p50, p99 = percentile(every, 50), percentile(every, 99)
     notes |= {"p50_ms": round(p50, 1), "p99_ms": round(p99, 1), "max_ms": round(max(every), 1)}
     targets = [

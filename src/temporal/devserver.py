@@ -82,6 +82,11 @@ class DevServer:
         return f"{self.ip}:{self.port}"
 
     @property
+    def pid(self) -> int:
+        """The server process's id (0 while it is not running)."""
+        return self._process.pid if self._process is not None else 0
+
+    @property
     def ui_url(self) -> str | None:
         """The Web UI's address, or None when headless."""
         return None if self.ui_port is None else f"http://{self.ip}:{self.ui_port}"
