@@ -9,7 +9,7 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 
 from temporal import client as workflows
-from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy
+from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy, lane_id
 from temporal.workflows.chain import ApproveRequest, DependencyChainWorkflow
 from tests.integration.conftest import (
     Engine,
@@ -36,6 +36,25 @@ async def test_lost_webhooks_are_recovered_by_polling(engine_factory: EngineFact
 
     assert result["status"] == "succeeded"
     _one_run_per_trigger(engine)
+
+
+async def test_a_lane_cancels_its_poll_timer_once_nothing_waits(engine: Engine) -> None:
+    """After its run ends the lane leaves no timer armed, so it does not wake a poll later."""
+    result = await engine.run(graph_input("network", GRAPH))
+    assert result["status"] == "succeeded"
+    lane = engine.client.get_workflow_handle(lane_id(engine.task_queue, "app"))
+
+    async def poll_timer_cancelled() -> bool:
+        events = (await lane.fetch_history()).events
+        started = [e.event_id for e in events if e.HasField("timer_started_event_attributes")]
+        cancelled = {
+            e.timer_canceled_event_attributes.started_event_id
+            for e in events
+            if e.HasField("timer_canceled_event_attributes")
+        }
+        return bool(started) and started[-1] in cancelled
+
+    await eventually(poll_timer_cancelled)
 
 
 async def test_duplicate_and_reordered_events_have_one_effect(engine: Engine) -> None:

@@ -39,6 +39,17 @@ class Alarm:
         await workflow.sleep(delay)
         self.rang = True
 
+    def disarm(self) -> None:
+        """Cancel the armed timer, when nothing will be due for a while.
+
+        A cancelled timer is one event in the workflow task at hand; a timer left to fire costs
+        an event and a workflow task of its own, later, for nothing.
+        """
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._timer = None
+        self._at = None
+
     def clear(self) -> None:
         """Acknowledge a ring; the next ``set`` arms a new timer."""
         self.rang = False

@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
 REMEMBERED = 200
 """How many of its own run ids, root run ids and served request keys a lane remembers."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 4_000
+IDLE_LANES_CANCEL_POLLING = "idle-lanes-cancel-polling"
+"""Patch: a lane cancels its poll timer once no chain waits on a running run (histories from
+before it let the timer fire, about a poll interval after each run)."""
 
 
 def _remember(items: list[str], item: str) -> None:
@@ -100,7 +103,11 @@ class StackLaneWorkflow:
     async def run(self, req: LaneInput) -> None:
         """Serve the stack for ever, continuing as new to keep the history short."""
         while True:
-            self._alarm.set(self._poll_due())
+            due = self._poll_due()
+            if due is None and workflow.patched(IDLE_LANES_CANCEL_POLLING):
+                self._alarm.disarm()
+            else:
+                self._alarm.set(due)
             await workflow.wait_condition(lambda: self._has_inbox() or self._alarm.rang)
             if self._alarm.rang:
                 self._alarm.clear()

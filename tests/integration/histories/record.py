@@ -1,11 +1,14 @@
-"""Record workflow histories for the replay test: ``python -m tests.integration.histories.record``.
+"""Record workflow histories for the replay test: ``python -m tests.integration.histories.record
+TAG``.
 
-Re-record only for a deliberate, replay-safe change (see "Changing workflows safely" in the
-README); the point of the stored files is that old histories keep replaying.
+Record after a deliberate, replay-safe change (see "Changing workflows safely" in the README),
+under a new TAG: the files already stored stay, since the point is that old histories keep
+replaying while the new ones pin down the new code path.
 """
 
 import asyncio
 import json
+import sys
 import tempfile
 import uuid
 from datetime import timedelta
@@ -20,7 +23,7 @@ from tests.integration.fake_spacelift import FakeSpacelift
 HERE = Path(__file__).parent
 
 
-async def record() -> None:
+async def record(tag: str) -> None:
     """A diamond chain with a retry and an auto-confirmed run, and the lane that served it."""
     with tempfile.TemporaryDirectory() as folder:
         async with DevServer(Path(folder) / "t.db", port=free_port(), ui_port=None) as server:
@@ -44,8 +47,10 @@ async def record() -> None:
             await fake.aclose()
     for name, history in (("chain_diamond_retry_confirm", chain), ("lane_database", lane)):
         stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
-        (HERE / f"{name}.json").write_text(json.dumps(stored, indent=1))
+        (HERE / f"{name}_{tag}.json").write_text(json.dumps(stored, indent=1))
 
 
 if __name__ == "__main__":
-    asyncio.run(record())
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m tests.integration.histories.record TAG")
+    asyncio.run(record(sys.argv[1]))
