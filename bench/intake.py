@@ -13,6 +13,9 @@ per request in this process than the API spent answering it (py-spy: 2,450 sampl
 ``httpx.AsyncClient.post`` against 1,590 in the whole API process), so on two cores the figure
 measured the client.
 
+The API's own CPU time per webhook (from ``/proc``) is reported too: unlike the rates, it hardly
+moves with the machine's load, so it is the figure to compare changes to the API by.
+
 Every event has its own (run id, stateVersion), so the API's duplicate filter never answers for
 Temporal. The runs are unknown to the lanes and not FINISHED, so lanes drop them at once: the
 figure is the intake path, not chain work. Bodies and signatures are made before the clock starts.
@@ -34,7 +37,7 @@ from temporalio.client import Client
 from tests.integration.conftest import free_port
 
 from bench._harness import Benchmark, Observation, Target, percentile
-from bench._procs import child, http_ready, wait_for
+from bench._procs import child, cpu_seconds, http_ready, wait_for
 from spacelift.sandbox.payloads import signature_headers
 from temporal.client import connect, signal_lane
 from temporal.devserver import DevServer
@@ -152,7 +155,7 @@ async def measure_intake() -> Observation:
             api_args = ("-m", "app", "api", "--port", str(api_port))
             async with (
                 child("intake-worker", *worker_args, ready_line="ready"),
-                child("intake-api", *api_args, env=api_env),
+                child("intake-api", *api_args, env=api_env) as api,
             ):
                 url = f"http://127.0.0.1:{api_port}"
                 await wait_for(lambda: http_ready(f"{url}/readyz"), within=60, what="API ready")
@@ -161,27 +164,35 @@ async def measure_intake() -> Observation:
                     connector=aiohttp.TCPConnector(limit=CONCURRENCY),
                     timeout=aiohttp.ClientTimeout(total=30),
                 ) as http:
-                    return await _rounds(client, task_queue, http)
+                    return await _rounds(client, task_queue, http, api.pid)
 
 
-async def _rounds(client: Client, task_queue: str, http: aiohttp.ClientSession) -> Observation:
+async def _rounds(
+    client: Client, task_queue: str, http: aiohttp.ClientSession, api_pid: int
+) -> Observation:
     events = Events()
     # Warm-up: every lane started and every connection open, through both paths.
     await drive(raw_calls(client, task_queue, events, LANES), CONCURRENCY)
     await drive(webhook_calls(http, events, 2 * LANES), CONCURRENCY)
     raw: tuple[float, list[float]] = (0.0, [])
     intake: tuple[float, list[float]] = (0.0, [])
+    api_cpu = 0.0
     for _ in range(ROUNDS):
         took, latencies = await drive(
             raw_calls(client, task_queue, events, EVENTS_PER_ROUND), CONCURRENCY
         )
         raw = (raw[0] + took, raw[1] + latencies)
-        took, latencies = await drive(webhook_calls(http, events, EVENTS_PER_ROUND), CONCURRENCY)
+        calls = webhook_calls(http, events, EVENTS_PER_ROUND)
+        cpu_before = cpu_seconds(api_pid)
+        took, latencies = await drive(calls, CONCURRENCY)
+        api_cpu += cpu_seconds(api_pid) - cpu_before
         intake = (intake[0] + took, intake[1] + latencies)
-    return _observation(raw, intake)
+    return _observation(raw, intake, api_cpu)
 
 
-def _observation(raw: tuple[float, list[float]], intake: tuple[float, list[float]]) -> Observation:
+def _observation(
+    raw: tuple[float, list[float]], intake: tuple[float, list[float]], api_cpu: float
+) -> Observation:
     raw_rate, intake_rate = len(raw[1]) / raw[0], len(intake[1]) / intake[0]
     raw_p99, intake_p99 = percentile(raw[1], 99), percentile(intake[1], 99)
     notes: dict[str, object] = {
@@ -194,6 +205,7 @@ def _observation(raw: tuple[float, list[float]], intake: tuple[float, list[float
         "raw_p99_ms": round(raw_p99 * 1000, 1),
         "intake_p50_ms": round(percentile(intake[1], 50) * 1000, 1),
         "intake_p99_ms": round(intake_p99 * 1000, 1),
+        "api_cpu_ms_per_webhook": round(api_cpu / len(intake[1]) * 1000, 2),
     }
     targets = [
         Target("intake rate / raw signal rate", intake_rate / raw_rate, 0.8, at_least=True),
