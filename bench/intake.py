@@ -13,8 +13,9 @@ per request in this process than the API spent answering it (py-spy: 2,450 sampl
 ``httpx.AsyncClient.post`` against 1,590 in the whole API process), so on two cores the figure
 measured the client.
 
-The API's own CPU time per webhook (from ``/proc``) is reported too: unlike the rates, it hardly
-moves with the machine's load, so it is the figure to compare changes to the API by.
+The API's own CPU time per webhook (from ``/proc``) is reported too: it moves less with the
+machine's load than the rates do (about 5% between runs against 10 to 20%), so it is the figure
+to compare changes to the API by.
 
 Every event has its own (run id, stateVersion), so the API's duplicate filter never answers for
 Temporal. The runs are unknown to the lanes and not FINISHED, so lanes drop them at once: the
