@@ -18,7 +18,8 @@ from temporalio.client import Client
 
 from app.chain_service import ChainService
 from app.deps import AppParts
-from app.errors import TemporalUnavailableError, install_error_handlers
+from app.error_handlers import install_error_handlers
+from app.errors import TemporalUnavailableError
 from app.graph_source import GraphSource
 from app.logs import get_logger, new_request_context
 from app.metrics import Metrics
