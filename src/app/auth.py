@@ -1,4 +1,8 @@
-"""Bearer-token auth of ``/api/v1``, and the loopback rule when no token is set."""
+"""Bearer-token auth of ``/api/v1``, and the loopback rule when no token is set.
+
+The bind rule (no public address without a token) is ``app.settings.check_bind``: the CLI checks
+it before anything starts, without loading the web framework.
+"""
 
 import hmac
 
@@ -9,20 +13,6 @@ from app.errors import ForbiddenError, UnauthorizedError
 from app.settings import is_loopback
 
 bearer = HTTPBearer(auto_error=False, description="STACKCHAIN_API_TOKEN, when it is set.")
-
-
-class BindRefusedError(ValueError):
-    """The API would be reachable from other machines without a token."""
-
-
-def check_bind(host: str, *, has_token: bool) -> None:
-    """Refuse a non-loopback address unless ``STACKCHAIN_API_TOKEN`` is set."""
-    if not has_token and not is_loopback(host):
-        msg = (
-            f"refusing to serve the API on {host} without a token: set STACKCHAIN_API_TOKEN, "
-            "or bind to 127.0.0.1"
-        )
-        raise BindRefusedError(msg)
 
 
 def check_bearer(

@@ -1,4 +1,10 @@
-"""The ``stackchain`` command line."""
+"""The ``stackchain`` command line.
+
+WEB_IMPORTS_ARE_LAZY: the commands that serve HTTP (``api``, ``serve``, ``sandbox``) import the web
+server and the sandbox inside their bodies. Every command loads this module, and ``stackchain
+worker``, a long-running process, would otherwise carry FastAPI, uvicorn and ariadne for nothing
+(about 13 MB; ``tests/unit/app/test_cli_imports.py`` keeps it so).
+"""
 
 import typer
 

@@ -18,15 +18,13 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from app.auth import BindRefusedError, check_bind
 from app.cli_common import USAGE, fail, settings_or_fail
 from app.cli_render import chain_table, chains_table
 from app.cli_stackfile import Output, OutputOption
 from app.logs import configure_logging
-from app.main import create_app, uvicorn_server
 from app.operator_client import ApiClient, OperatorError
 from app.runtime import exit_process
-from app.settings import SettingsError
+from app.settings import BindRefusedError, SettingsError, check_bind
 from app.temporal_connect import temporal_target
 from temporal.inputs import ChainStatus
 
@@ -57,6 +55,8 @@ def api(
     port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
 ) -> None:
     """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
+    from app.main import create_app, uvicorn_server  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
+
     settings = settings_or_fail()
     try:
         check_bind(host, has_token=settings.api_token is not None)

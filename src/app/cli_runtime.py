@@ -6,18 +6,13 @@ from typing import Annotated
 
 import typer
 
-from app.auth import BindRefusedError, check_bind
 from app.cli_common import USAGE, fail, settings_or_fail, stderr
 from app.logs import configure_logging
 from app.runtime import exit_process, run_until_stopped, run_worker
-from app.sandbox_world import sandbox_config
-from app.serve import ServeOptions
-from app.serve import serve as run_serve
-from app.settings import SettingsError
+from app.settings import BindRefusedError, SettingsError, check_bind
 from app.stackfile import StackFileError, load_stack_graph
 from app.temporal_connect import connect_temporal, temporal_target
 from app.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
-from spacelift.sandbox import DEFAULT_KEY_ID, serve_sandbox
 
 
 def worker() -> None:
@@ -53,6 +48,9 @@ def serve(
     ] = 8001,
 ) -> None:
     """Run everything: API, worker, embedded Temporal and (without an account) the sandbox."""
+    from app.serve import ServeOptions  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
+    from app.serve import serve as run_serve  # noqa: PLC0415
+
     settings = settings_or_fail()
     try:
         check_bind(host, has_token=settings.api_token is not None)
@@ -80,6 +78,9 @@ def sandbox(
     ] = None,
 ) -> None:
     """Run the Spacelift sandbox alone, with the dependency file's stacks."""
+    from app.sandbox_world import sandbox_config  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
+    from spacelift.sandbox import DEFAULT_KEY_ID, serve_sandbox  # noqa: PLC0415
+
     settings = settings_or_fail()
     try:
         graph = load_stack_graph(settings.config_path)

@@ -35,6 +35,20 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+class BindRefusedError(ValueError):
+    """The API would be reachable from other machines without a token."""
+
+
+def check_bind(host: str, *, has_token: bool) -> None:
+    """Refuse a non-loopback address unless ``STACKCHAIN_API_TOKEN`` is set."""
+    if not has_token and not is_loopback(host):
+        msg = (
+            f"refusing to serve the API on {host} without a token: set STACKCHAIN_API_TOKEN, "
+            "or bind to 127.0.0.1"
+        )
+        raise BindRefusedError(msg)
+
+
 class Settings(BaseSettings):
     """Every setting stackchain reads. Field aliases are the environment variable names."""
 

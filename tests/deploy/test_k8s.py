@@ -9,8 +9,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as k8s_validate  # type: ignore[import-untyped]
 
-from app.auth import check_bind
-from app.settings import load_settings
+from app.settings import check_bind, load_settings
 from app.stackfile import parse_stack_graph
 from app.webhook_secret import resolve_webhook_secret
 from tests.deploy.deployfiles import (
