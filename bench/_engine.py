@@ -14,7 +14,7 @@ from datetime import timedelta
 from tests.integration.fake_spacelift import FakeSpacelift
 
 from app.runtime import exit_process
-from temporal.client import connect, signal_lane
+from temporal.client import connect, deliver_run_event
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest
 from temporal.worker import build_worker
 
@@ -33,14 +33,7 @@ async def serve(address: str, task_queue: str) -> None:
     fake = FakeSpacelift(step=0)
 
     async def deliver(event: RunEvent) -> None:
-        await signal_lane(
-            client,
-            task_queue=task_queue,
-            stack_id=event.stack_id,
-            poll_interval=POLL_INTERVAL,
-            signal="run_event",
-            arg=event,
-        )
+        await deliver_run_event(client, event, task_queue=task_queue, poll_interval=POLL_INTERVAL)
 
     fake.sink = deliver
     stop = asyncio.Event()

@@ -5,7 +5,7 @@ in another (``bench._engine``), so lanes are running and consume what they are s
 process two load generators send the same kind of event, with the same bounded concurrency, to
 the same lanes, in alternating rounds:
 
-- raw: ``temporal.client.signal_lane`` (signal-with-start, as the API does), no HTTP;
+- raw: ``temporal.client.deliver_run_event`` (signal-with-start, as the API does), no HTTP;
 - intake: signed ``POST /webhooks/spacelift`` bodies over keep-alive loopback connections.
 
 The HTTP load generator is aiohttp, not httpx: with 32 connections httpx's pool spent more CPU
@@ -40,7 +40,7 @@ from tests.integration.conftest import free_port
 from bench._harness import Benchmark, Observation, Target, percentile
 from bench._procs import child, cpu_seconds, http_ready, wait_for
 from spacelift.sandbox.payloads import signature_headers
-from temporal.client import connect, signal_lane
+from temporal.client import connect, deliver_run_event
 from temporal.devserver import DevServer
 from temporal.inputs import RunEvent
 
@@ -101,13 +101,8 @@ def raw_calls(client: Client, task_queue: str, events: Events, count: int) -> li
 
     def make(stack_id: str, run_id: str) -> Call:
         event = RunEvent(stack_id=stack_id, run_id=run_id, state="PLANNING", state_version=3)
-        return lambda: signal_lane(
-            client,
-            task_queue=task_queue,
-            stack_id=stack_id,
-            poll_interval=POLL_INTERVAL,
-            signal="run_event",
-            arg=event,
+        return lambda: deliver_run_event(
+            client, event, task_queue=task_queue, poll_interval=POLL_INTERVAL
         )
 
     return [make(*events.next()) for _ in range(count)]

@@ -29,7 +29,7 @@ from app.temporal_connect import connect_temporal
 from app.temporal_gateway import DEFAULT_RPC_TIMEOUT, TemporalConnector, TemporalGateway
 from app.webhook_secret import resolve_webhook_secret
 from app.webhooks import LaneSignaler, WebhookHandler
-from temporal.client import signal_lane
+from temporal.client import deliver_run_event
 from temporal.inputs import RunEvent
 
 log = get_logger("app.access")
@@ -46,13 +46,8 @@ def lane_signaler(gateway: TemporalGateway, settings: Settings) -> LaneSignaler:
 
     async def signal(event: RunEvent) -> None:
         client = await gateway.client()
-        call = signal_lane(
-            client,
-            task_queue=settings.task_queue,
-            stack_id=event.stack_id,
-            poll_interval=settings.poll_interval,
-            signal="run_event",
-            arg=event,
+        call = deliver_run_event(
+            client, event, task_queue=settings.task_queue, poll_interval=settings.poll_interval
         )
         await gateway.bounded(call, f"the event of run {event.run_id}")
 

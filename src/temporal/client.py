@@ -104,6 +104,20 @@ async def signal_lane(
     )
 
 
+async def deliver_run_event(
+    client: Client, event: RunEvent, *, task_queue: str, poll_interval: timedelta
+) -> None:
+    """Hand a Spacelift run event to its stack's lane, as a webhook does."""
+    await signal_lane(
+        client,
+        task_queue=task_queue,
+        stack_id=event.stack_id,
+        poll_interval=poll_interval,
+        signal="run_event",
+        arg=event,
+    )
+
+
 SEARCH_ATTRIBUTE_BYTES = 2_048
 """Temporal's default limit on one search attribute value."""
 

@@ -76,13 +76,8 @@ class Engine:
 
     async def deliver(self, event: RunEvent) -> None:
         """What the webhook server does with an event: signal-with-start the stack's lane."""
-        await workflows.signal_lane(
-            self.client,
-            task_queue=self.task_queue,
-            stack_id=event.stack_id,
-            poll_interval=self.poll_interval,
-            signal="run_event",
-            arg=event,
+        await workflows.deliver_run_event(
+            self.client, event, task_queue=self.task_queue, poll_interval=self.poll_interval
         )
 
     def planner(self, req: StartChainRequest) -> ChainInput | None:

@@ -16,7 +16,7 @@ from app.main import create_app
 from app.settings import load_settings
 from app.stackfile import load_stack_graph
 from app.temporal_connect import connect_temporal
-from temporal.client import root_chain_id, signal_lane
+from temporal.client import deliver_run_event, root_chain_id
 from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest
 from temporal.worker import build_worker
@@ -92,14 +92,7 @@ async def run_worker_until_chain_ends(
         return chain_input(graph, graph.plan(req.stack_id), root_run_id=req.run_id)
 
     async def sink(event: RunEvent) -> None:
-        await signal_lane(
-            client,
-            task_queue=task_queue,
-            stack_id=event.stack_id,
-            poll_interval=poll,
-            signal="run_event",
-            arg=event,
-        )
+        await deliver_run_event(client, event, task_queue=task_queue, poll_interval=poll)
 
     spacelift = FakeSpacelift()
     spacelift.sink = sink
