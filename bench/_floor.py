@@ -6,8 +6,8 @@ defaults as stackchain's (sandboxed runner, sticky cache). stackchain's edge nee
 tasks in a row (the upstream's lane, the chain, the downstream's lane), so this is the figure to
 hold a propagation time against: measured in the same run, it carries the machine's load too.
 
-The workflow lives in this module, which imports only the standard library and ``temporalio``,
-so the sandbox imports it cheaply.
+The workflow lives in this module, which imports the standard library and ``temporalio``, and
+passes the benchmark's own helpers through, so the sandbox imports it cheaply.
 """
 
 import asyncio
@@ -19,6 +19,9 @@ from typing import Any
 from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
+
+with workflow.unsafe.imports_passed_through():
+    from bench._procs import wait_for
 
 SAMPLES = 60
 
@@ -94,9 +97,9 @@ async def signal_to_activity(client: Client, samples: int = SAMPLES) -> list[flo
 
 async def _idle(handle: WorkflowHandle[Any, Any]) -> None:
     """Return once the workflow has no activity and no workflow task pending."""
-    for _ in range(1_000):
+
+    async def idle() -> bool:
         described = (await handle.describe()).raw_description
-        if not described.pending_activities and not described.HasField("pending_workflow_task"):
-            return
-    msg = f"{handle.id} never went idle"
-    raise RuntimeError(msg)
+        return not described.pending_activities and not described.HasField("pending_workflow_task")
+
+    await wait_for(idle, within=30, what=f"{handle.id} idle", every=0.005)

@@ -3,9 +3,10 @@
 A module takes part by defining ``BENCHMARKS: list[Benchmark]``; ``python -m bench`` finds it.
 """
 
+import asyncio
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +84,25 @@ class Result:
         if self.target_seconds is not None:
             verdicts.append(self.median < self.target_seconds)
         return all(verdicts) if verdicts else None
+
+
+def run_once(
+    name: str,
+    observe: Callable[[], Coroutine[Any, Any, Observation]],
+    notes: dict[str, object] | None = None,
+) -> Benchmark:
+    """A benchmark of whole processes: ``observe()`` runs once, on its own event loop, no warm-up.
+
+    It starts what it measures and reports its figures as an :class:`Observation`.
+    """
+    return Benchmark(
+        name,
+        prepare=lambda: None,
+        run=lambda _: asyncio.run(observe()),
+        repeat=1,
+        warm_up=False,
+        notes=notes or {},
+    )
 
 
 def measure(benchmark: Benchmark) -> Result:

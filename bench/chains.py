@@ -24,7 +24,7 @@ from typing import Any, cast
 from temporalio.client import Client
 from tests.integration.conftest import free_port
 
-from bench._harness import Benchmark, Observation, Target
+from bench._harness import Benchmark, Observation, Target, run_once
 from bench._procs import child, cpu_seconds, peak_rss_mb
 from temporal.client import connect, manual_chain_id, start_chain
 from temporal.devserver import DevServer
@@ -168,12 +168,9 @@ async def run_many(count: int, starting_at_once: int = 50) -> Observation:
 
 
 def _case(count: int, max_parallel: int) -> Benchmark:
-    return Benchmark(
+    return run_once(
         f"chain of {count:,} stacks (max_parallel {max_parallel})",
-        prepare=lambda: None,
-        run=lambda _: asyncio.run(run_chain(count, max_parallel)),
-        repeat=1,
-        warm_up=False,
+        lambda: run_chain(count, max_parallel),
         notes={"stacks": count, "max_parallel": max_parallel},
     )
 
@@ -182,11 +179,5 @@ BENCHMARKS = [
     _case(100, 50),
     _case(1_000, 50),
     _case(2_000, 50),
-    Benchmark(
-        "1,000 concurrent chains a->b",
-        prepare=lambda: None,
-        run=lambda _: asyncio.run(run_many(1_000)),
-        repeat=1,
-        warm_up=False,
-    ),
+    run_once("1,000 concurrent chains a->b", lambda: run_many(1_000)),
 ]

@@ -37,7 +37,7 @@ import aiohttp
 from temporalio.client import Client
 from tests.integration.conftest import free_port
 
-from bench._harness import Benchmark, Observation, Target, percentile
+from bench._harness import Observation, Target, percentile, run_once
 from bench._procs import child, cpu_seconds, http_ready, wait_for
 from spacelift.sandbox.payloads import signature_headers
 from temporal.client import connect, deliver_run_event
@@ -210,12 +210,4 @@ def _observation(
     return Observation(notes, targets)
 
 
-BENCHMARKS = [
-    Benchmark(
-        f"webhook intake vs raw signals ({CONCURRENCY} in flight)",
-        prepare=lambda: None,
-        run=lambda _: asyncio.run(measure_intake()),
-        repeat=1,
-        warm_up=False,
-    )
-]
+BENCHMARKS = [run_once(f"webhook intake vs raw signals ({CONCURRENCY} in flight)", measure_intake)]

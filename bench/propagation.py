@@ -15,7 +15,6 @@ a workflow whose workflow task starts an activity. stackchain's edge takes three
 tasks in a row, so the floor says what the targets ask of Temporal on this machine.
 """
 
-import asyncio
 import itertools
 import os
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 from tests.integration.conftest import free_port
 
 from bench._floor import signal_to_activity
-from bench._harness import Benchmark, Observation, Target, percentile
+from bench._harness import Observation, Target, percentile, run_once
 from bench._procs import child, cpu_seconds, http_ready, wait_for
 from spacelift.models import RunState
 from spacelift.sandbox import (
@@ -184,12 +183,4 @@ def _observation(
     return Observation(notes, targets)
 
 
-BENCHMARKS = [
-    Benchmark(
-        f"propagation, {ALONE + LOADED} chains r->a->b->c",
-        prepare=lambda: None,
-        run=lambda _: asyncio.run(measure_propagation()),
-        repeat=1,
-        warm_up=False,
-    )
-]
+BENCHMARKS = [run_once(f"propagation, {ALONE + LOADED} chains r->a->b->c", measure_propagation)]
