@@ -10,6 +10,18 @@ from app.temporal_gateway import TemporalGateway
 from tests.unit.app.webapp import WebApp
 
 
+class RefusedConnect:
+    """A Temporal connect that is always refused, counting its attempts."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    async def __call__(self) -> Client:
+        self.attempts += 1
+        msg = "connection refused"
+        raise RuntimeError(msg)
+
+
 async def test_an_unexpected_error_is_answered_as_json(
     web: WebApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -29,19 +41,12 @@ async def test_an_unexpected_error_is_answered_as_json(
 
 async def test_a_burst_while_temporal_is_unreachable_tries_to_connect_once() -> None:
     """Ten requests queued on a failing connect all get the 503 error; one attempt is made."""
-    attempts = 0
-
-    async def connect() -> Client:
-        nonlocal attempts
-        attempts += 1
-        msg = "connection refused"
-        raise RuntimeError(msg)
-
+    connect = RefusedConnect()
     gateway = TemporalGateway(connect, timeout=5.0)
     results = await asyncio.gather(*(gateway.client() for _ in range(10)), return_exceptions=True)
     assert all(isinstance(result, TemporalUnavailableError) for result in results)
     assert "connection refused" in str(results[-1])
-    assert attempts == 1
+    assert connect.attempts == 1
     assert not gateway.connected
 
 
@@ -53,20 +58,13 @@ async def test_a_connect_after_the_failure_window_is_tried_again(
     loop = asyncio.get_running_loop()
     now = [loop.time()]
     monkeypatch.setattr(loop, "time", lambda: now[0])
-    attempts = 0
-
-    async def connect() -> Client:
-        nonlocal attempts
-        attempts += 1
-        msg = "connection refused"
-        raise RuntimeError(msg)
-
+    connect = RefusedConnect()
     gateway = TemporalGateway(connect, timeout=5.0)
     for _ in range(2):
         with pytest.raises(TemporalUnavailableError):
             await gateway.client()
-    assert attempts == 1
+    assert connect.attempts == 1
     now[0] += 5.1
     with pytest.raises(TemporalUnavailableError):
         await gateway.client()
-    assert attempts == 2
+    assert connect.attempts == 2
