@@ -29,9 +29,7 @@ async def test_a_push_runs_the_example_chain_with_an_approval(system: SystemFact
     """A push to network runs every descendant in the example file; database waits for an
     approval through the API, then the chain finishes with one run per stack."""
     async with system(EXAMPLE) as sys_:
-        root = sys_.push("network")
-        chain_id = f"chain-network-{root}"
-        await until(lambda: _state_is(sys_, chain_id, "database", "awaiting_confirmation"))
+        root, chain_id = await _push_until_confirmation(sys_, "network", "database")
         approved = await sys_.http.post(f"/api/v1/chains/{chain_id}/stacks/database/approve")
         assert approved.status_code == 202
         chain = await sys_.chain(chain_id)
@@ -82,9 +80,7 @@ async def test_cancel_stops_the_run_in_flight(system: SystemFactory) -> None:
     """Cancelling a chain stops its run in Spacelift and starts nothing more."""
     waits = BRANCHES.replace("confirm: auto", "confirm: wait")
     async with system(waits) as sys_:
-        root = sys_.push("network")
-        chain_id = f"chain-network-{root}"
-        await until(lambda: _state_is(sys_, chain_id, "database", "awaiting_confirmation"))
+        _, chain_id = await _push_until_confirmation(sys_, "network", "database")
         canceled = await sys_.http.post(f"/api/v1/chains/{chain_id}/cancel")
         assert canceled.status_code == 202
         chain = await sys_.chain(chain_id)
@@ -142,8 +138,16 @@ async def test_the_worker_killed_twice_mid_chain_runs_no_stack_twice(
                                      "worker": 1}  # fmt: skip
 
 
-async def _state_is(sys_: System, chain_id: str, stack: str, state: str) -> bool:
-    return await sys_.stack_state(chain_id, stack) == state
+async def _push_until_confirmation(sys_: System, root_stack: str, stack: str) -> tuple[str, str]:
+    """Push ``root_stack``; once ``stack``'s run waits for a confirmation, (root run, chain id)."""
+    root = sys_.push(root_stack)
+    chain_id = f"chain-{root_stack}-{root}"
+
+    async def awaiting() -> bool:
+        return await sys_.stack_state(chain_id, stack) == "awaiting_confirmation"
+
+    await until(awaiting)
+    return root, chain_id
 
 
 async def test_a_chain_survives_the_temporal_server_restarting(
@@ -157,9 +161,7 @@ async def test_a_chain_survives_the_temporal_server_restarting(
     await server.start()
     try:
         async with system(waits, temporal=server) as sys_:
-            root = sys_.push("network")
-            chain_id = f"chain-network-{root}"
-            await until(lambda: _state_is(sys_, chain_id, "database", "awaiting_confirmation"))
+            _, chain_id = await _push_until_confirmation(sys_, "network", "database")
             await server.stop()
             (waiting,) = sys_.sandbox.runs("database")
             sys_.sandbox.world.confirm("database", waiting.id, "confirmed in Spacelift", "jane")
