@@ -92,12 +92,20 @@ class Settings(BaseSettings):
         timedelta(seconds=30), validation_alias=_env("STACKCHAIN_SPACELIFT_TIMEOUT")
     )
     url: str = Field("http://127.0.0.1:8000", validation_alias=_env("STACKCHAIN_URL"))
+    event_max_age: Duration = Field(
+        timedelta(hours=6), validation_alias=_env("STACKCHAIN_EVENT_MAX_AGE")
+    )
+    reconcile_interval: Duration = Field(
+        timedelta(minutes=5), validation_alias=_env("STACKCHAIN_RECONCILE_INTERVAL")
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         for name, value in (
             ("STACKCHAIN_POLL_INTERVAL", self.poll_interval),
             ("STACKCHAIN_SPACELIFT_TIMEOUT", self.spacelift_timeout),
+            ("STACKCHAIN_EVENT_MAX_AGE", self.event_max_age),
+            ("STACKCHAIN_RECONCILE_INTERVAL", self.reconcile_interval),
         ):
             if value <= timedelta():
                 msg = f"{name} must be longer than zero"

@@ -15,7 +15,8 @@ ALL_NAMES = (
     "SPACELIFT_API_TOKEN", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY",
     "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "STACKCHAIN_CONFIG", "STACKCHAIN_WEBHOOK_SECRET",
     "STACKCHAIN_API_TOKEN", "STACKCHAIN_TASK_QUEUE", "STACKCHAIN_POLL_INTERVAL",
-    "STACKCHAIN_SPACELIFT_TIMEOUT", "STACKCHAIN_URL",
+    "STACKCHAIN_SPACELIFT_TIMEOUT", "STACKCHAIN_URL", "STACKCHAIN_EVENT_MAX_AGE",
+    "STACKCHAIN_RECONCILE_INTERVAL",
 )  # fmt: skip
 
 
@@ -39,6 +40,8 @@ def test_defaults_are_the_contracts() -> None:
     assert settings.poll_interval == timedelta(seconds=60)
     assert settings.spacelift_timeout == timedelta(seconds=30)
     assert settings.url == "http://127.0.0.1:8000"
+    assert settings.event_max_age == timedelta(hours=6)
+    assert settings.reconcile_interval == timedelta(minutes=5)
     assert settings.webhook_secret is None
     assert settings.api_token is None
 
@@ -62,6 +65,8 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         "STACKCHAIN_POLL_INTERVAL": "2m",
         "STACKCHAIN_SPACELIFT_TIMEOUT": "45s",
         "STACKCHAIN_URL": "https://stackchain.acme.example",
+        "STACKCHAIN_EVENT_MAX_AGE": "1h30m",
+        "STACKCHAIN_RECONCILE_INTERVAL": "90s",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -79,6 +84,9 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.config_path == Path("/etc/stackchain/stacks.yaml")
     assert (s.task_queue, s.url) == ("prod", "https://stackchain.acme.example")
     assert (s.poll_interval, s.spacelift_timeout) == (timedelta(minutes=2), timedelta(seconds=45))
+    assert (s.event_max_age, s.reconcile_interval) == (
+        timedelta(minutes=90), timedelta(seconds=90)
+    )  # fmt: skip
     assert not s.uses_sandbox
     assert not s.embedded_temporal
 
@@ -89,6 +97,10 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("STACKCHAIN_POLL_INTERVAL", "soon", "STACKCHAIN_POLL_INTERVAL: 'soon' is not a duration"),
         ("STACKCHAIN_POLL_INTERVAL", "0s", "STACKCHAIN_POLL_INTERVAL must be longer than zero"),
         ("STACKCHAIN_SPACELIFT_TIMEOUT", "30", "STACKCHAIN_SPACELIFT_TIMEOUT: '30' is not"),
+        ("STACKCHAIN_EVENT_MAX_AGE", "6 hours", "STACKCHAIN_EVENT_MAX_AGE: '6 hours' is not"),
+        ("STACKCHAIN_EVENT_MAX_AGE", "0h", "STACKCHAIN_EVENT_MAX_AGE must be longer than zero"),
+        ("STACKCHAIN_RECONCILE_INTERVAL", "-5m", "STACKCHAIN_RECONCILE_INTERVAL: '-5m' is not"),
+        ("STACKCHAIN_RECONCILE_INTERVAL", "0s", "STACKCHAIN_RECONCILE_INTERVAL must be longer"),
         ("SPACELIFT_API_KEY_ENDPOINT", "acme", "SPACELIFT_API_KEY_ENDPOINT must be a URL"),
         ("SPACELIFT_API_KEY_ENDPOINT", "http://acme.app.spacelift.io", "only for a loopback"),
         ("SPACELIFT_API_KEY_ENDPOINT", "https://acme.app.spacelift.io", "no credentials are"),
