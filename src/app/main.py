@@ -112,6 +112,7 @@ def create_app(
             graphs=graphs,
             signal=lane_signaler(gateway, settings),
             metrics=metrics_,
+            max_age=settings.event_max_age,
         ),
         chains=ChainService(
             gateway,

@@ -3,10 +3,13 @@
 Neither the notification-policy shape nor a default payload without ``delta`` says whether the
 run changed resources; such events count as changed, so a ``trigger: on_change`` dependent is
 never skipped on a guess (the lane's own polling reads the real delta).
+
+An event's own time is the default shape's ``timestamp`` or the policy shape's ``updated_at``;
+:func:`is_stale` judges it against ``STACKCHAIN_EVENT_MAX_AGE``.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from app.webhook_models import NANOSECONDS, PolicyEvent, RunStateEvent
 from temporal.inputs import RunEvent
@@ -63,3 +66,13 @@ def to_delivery(body: RunStateEvent | PolicyEvent) -> Delivery:
     )
     key = ("policy", policy_run.id, updated.state, str(policy_run.updated_at))
     return Delivery(event, key)
+
+
+def is_stale(event: RunEvent, now: datetime, max_age: timedelta) -> bool:
+    """Whether the event happened more than ``max_age`` before ``now``, by its own time.
+
+    Exactly ``max_age`` old is not stale yet. An event without a time (the default shape's
+    ``timestamp`` is optional) cannot be judged and is not stale; neither is one from the future
+    (clocks drift): the lane still checks the run itself before a chain starts.
+    """
+    return event.timestamp is not None and now - event.timestamp > max_age

@@ -3,16 +3,20 @@
 The handler decides nothing about chains. Every event of a tracked run of a configured stack goes
 to that stack's lane (signal-with-start, so it needs Temporal but not a worker); the lane knows
 which runs stackchain triggered, follows them, and starts ``chain-<stack>-<run>`` for a finished
-root run. Everything else is answered "ignored" with the reason. Duplicates the server remembers
-are answered "duplicate"; the lane drops the ones it forgot (by ``stateVersion`` or timestamp).
+root run. Everything else is answered "ignored" with the reason, among them a "stale event": one
+older than ``STACKCHAIN_EVENT_MAX_AGE`` by its own time (a late or replayed delivery), which is
+never signalled. Duplicates the server remembers are answered "duplicate"; the lane drops the ones
+it forgot (by ``stateVersion`` or timestamp).
 """
 
 import hashlib
 import hmac
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,7 +26,7 @@ from app.errors import BadSignatureError, UnprocessableError
 from app.graph_source import GraphSource
 from app.logs import bind_context, get_logger
 from app.metrics import Metrics
-from app.webhook_events import Delivery, to_delivery
+from app.webhook_events import Delivery, is_stale, to_delivery
 from app.webhook_models import InternalErrorEvent, PolicyEvent, RunStateEvent
 from spacelift import RunType
 from temporal import runstates
@@ -100,7 +104,11 @@ def _ignored(reason: str) -> Answer:
 
 
 class WebhookHandler:
-    """Verifies, parses and routes one delivery."""
+    """Verifies, parses and routes one delivery.
+
+    ``max_age`` is ``STACKCHAIN_EVENT_MAX_AGE``; ``clock`` (unix seconds) says what time it is,
+    so tests can post old samples at their own time.
+    """
 
     def __init__(
         self,
@@ -109,11 +117,15 @@ class WebhookHandler:
         graphs: GraphSource,
         signal: LaneSignaler,
         metrics: Metrics,
+        max_age: timedelta,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._secret = secret
         self._graphs = graphs
         self._signal = signal
         self._metrics = metrics
+        self._max_age = max_age
+        self._clock = clock
         # The deliveries handed to Temporal, by (run id, state, stateVersion or updated_at).
         self._recent = BoundedSet[tuple[str, ...]](REMEMBERED_DELIVERIES)
 
@@ -133,6 +145,9 @@ class WebhookHandler:
         graph = self._graphs.graph_or_last_good()
         if graph is not None and event.stack_id not in graph:
             return _ignored(f"stack '{event.stack_id}' is not in the dependency file")
+        if is_stale(event, datetime.fromtimestamp(self._clock(), UTC), self._max_age):
+            log.warning("stale run event ignored", state=event.state, at=str(event.timestamp))
+            return _ignored("stale event")
         if parsed.key in self._recent:
             return Answer(200, {"status": "ignored", "reason": "duplicate"}, "duplicate")
         await self._signal(event)

@@ -1,6 +1,7 @@
 """Signed webhooks over HTTP drive real chains: roots start them, duplicates collapse."""
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ async def test_repeated_deliveries_start_one_chain(engine: Engine, tmp_path: Pat
     body = json.dumps(payload(root_event(run_id))).encode()
     policy = json.loads((SAMPLES / "run-finished-policy-shape.json").read_text())
     policy["run_updated"]["run"]["id"] = run_id
+    policy["run_updated"]["run"]["updated_at"] = time.time_ns()  # the sample's own time is stale
     async with api_for(engine, tmp_path) as api:
         codes = [(await api.webhook(body)).status_code for _ in range(3)]
         assert codes == [202, 200, 200]

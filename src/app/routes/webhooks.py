@@ -16,7 +16,8 @@ _OUTCOMES = {401: "unauthorized", 413: "too_large", 422: "invalid", 503: "unavai
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Nothing to do: a proposed run, a stack not in the file, an internal "
-        "error or a duplicate.",
+        "error, a stale event (older than STACKCHAIN_EVENT_MAX_AGE by its own time: reason "
+        '"stale event") or a duplicate.',
         "content": {
             "application/json": {"example": {"status": "ignored", "reason": "proposed run"}}
         },

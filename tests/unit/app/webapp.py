@@ -3,6 +3,7 @@ with Temporal replaced (the lane signaler and the chain operations are dependenc
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from temporal.inputs import ChainStatus, RunEvent
 SECRET = "unit-test-webhook-secret"
 TOKEN = "unit-test-api-token"
 SAMPLES = Path(__file__).with_name("webhook_samples")
+SAMPLE_TIME = 1_795_305_600
+"""When the samples' events happened (their ``timestamp``; the policy sample's ``updated_at``)."""
 STACKS_YAML = """\
 version: 1
 stacks:
@@ -160,13 +163,26 @@ class WebApp:
         return httpx.AsyncClient(transport=transport, base_url="http://stackchain.test")
 
 
-def build(settings: Settings) -> WebApp:
-    """The app, its lanes replaced by a recorder and its chains by :class:`FakeChains`."""
+def sample_clock() -> float:
+    """A minute after the samples' events: they are fresh, whenever the tests run."""
+    return SAMPLE_TIME + 60.0
+
+
+def build(settings: Settings, clock: Callable[[], float] = sample_clock) -> WebApp:
+    """The app, its lanes replaced by a recorder and its chains by :class:`FakeChains`.
+
+    The webhook handler reads ``clock``: by default the samples' own time, so they are fresh.
+    """
     app = create_app(settings, temporal=no_temporal, rpc_timeout=1.0)
     parts: AppParts = app.state.parts
     signaler, chains = RecordingSignaler(), FakeChains()
     handler = WebhookHandler(
-        secret=SECRET.encode(), graphs=parts.graphs, signal=signaler, metrics=parts.metrics
+        secret=SECRET.encode(),
+        graphs=parts.graphs,
+        signal=signaler,
+        metrics=parts.metrics,
+        max_age=settings.event_max_age,
+        clock=clock,
     )
     app.dependency_overrides[get_webhooks] = lambda: handler
     app.dependency_overrides[get_chains] = lambda: chains
