@@ -8,8 +8,14 @@ from typing import Literal
 from spacelift.models import RunState, RunType
 from spacelift.sandbox.config import Delta, Outcome
 
-RunSource = Literal["api", "push", "retry"]
-RUNNING_STATES = frozenset({RunState.PREPARING, RunState.PLANNING, RunState.APPLYING})
+RunSource = Literal["api", "push", "retry", "person", "history"]
+NOT_STARTED_STATES = frozenset({RunState.QUEUED, RunState.READY})
+"""A run in these has not started: ``runCancel`` ends it, ``runStop`` does not apply yet."""
+
+
+def is_stoppable(state: RunState) -> bool:
+    """Whether ``runStop`` applies: started and not ended; UNCONFIRMED waits to be discarded."""
+    return not (state.is_terminal or state in NOT_STARTED_STATES or state is RunState.UNCONFIRMED)
 
 
 class SandboxError(Exception):

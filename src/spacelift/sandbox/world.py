@@ -10,13 +10,14 @@ from spacelift.models import RunState, RunType
 from spacelift.sandbox.config import Outcome, SandboxConfig, SandboxStack
 from spacelift.sandbox.lanes import Lane
 from spacelift.sandbox.runs import (
-    RUNNING_STATES,
+    NOT_STARTED_STATES,
     Commit,
     ConflictError,
     NotFoundError,
     RunSource,
     SimRun,
     Transition,
+    is_stoppable,
 )
 from spacelift.sandbox.runtime import Clock, Tasks
 
@@ -211,18 +212,23 @@ class World:
         return run
 
     def stop(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
-        """``runStop``: a running run (PREPARING, PLANNING, APPLYING) ends STOPPED."""
+        """``runStop``: a started run that has not ended (not UNCONFIRMED) ends STOPPED."""
         run = self.run(stack_id, run_id)
-        self._expect(run, RUNNING_STATES, "stop")
+        if not is_stoppable(run.state):
+            msg = (
+                f"could not stop run {run.id}: it is {run.state}; only a run that has started "
+                "and not ended can be stopped (cancel a queued run, discard an unconfirmed one)"
+            )
+            raise ConflictError(msg)
         self._move(run, RunState.STOPPED, note, by)
         if run.task is not None:
             run.task.cancel()
         return run
 
     def cancel(self, stack_id: str, run_id: str, note: str | None, by: str) -> SimRun:
-        """``runCancel``: a QUEUED run ends CANCELED and never starts."""
+        """``runCancel``: a run not started yet (QUEUED, READY) ends CANCELED."""
         run = self.run(stack_id, run_id)
-        self._expect(run, [RunState.QUEUED], "cancel")
+        self._expect(run, NOT_STARTED_STATES, "cancel")
         self._move(run, RunState.CANCELED, note, by)
         if run.task is not None:
             run.task.cancel()
