@@ -12,9 +12,9 @@ import pytest
 from spacelift import GraphQLError, Run, RunState, SpaceliftClient
 from spacelift.sandbox import Sandbox, SimRun
 
-NOT_STARTED = [RunState.QUEUED, RunState.READY]
-TERMINAL = [state for state in RunState if state.is_terminal]
-STARTED = [
+NOT_STARTED: list[RunState] = [RunState.QUEUED, RunState.READY]
+TERMINAL: list[RunState] = [state for state in RunState if state.is_terminal]
+STARTED: list[RunState] = [
     state
     for state in RunState
     if state not in NOT_STARTED and not state.is_terminal and state is not RunState.UNCONFIRMED
@@ -26,7 +26,11 @@ ACTIONS: dict[str, Act] = {
     "discard": lambda client, stack, run: client.discard_run(stack, run),
 }
 ENDS_IN = {"cancel": RunState.CANCELED, "stop": RunState.STOPPED, "discard": RunState.DISCARDED}
-ALLOWED = {"cancel": NOT_STARTED, "stop": STARTED, "discard": [RunState.UNCONFIRMED]}
+ALLOWED: dict[str, list[RunState]] = {
+    "cancel": NOT_STARTED,
+    "stop": STARTED,
+    "discard": [RunState.UNCONFIRMED],
+}
 
 
 async def run_in(sandbox: Sandbox, state: RunState) -> SimRun:
