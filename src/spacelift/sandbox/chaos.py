@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from spacelift.models import RunState
+
 FaultKind = Literal["error", "rate_limit", "hang", "lose_answer"]
 LoseWith = Literal["status", "hang", "drop"]
 LOGIN_OPERATION = "apikeyuser"
@@ -54,8 +56,11 @@ class Chaos:
 
     Webhooks: ``webhook_drop_rate`` (never sent), ``webhook_duplicate_rate`` (sent twice),
     ``webhook_reorder_rate`` (held back and sent after the run's next event, or after
-    ``webhook_reorder_delay`` seconds when none follows). GraphQL requests other than the log-in:
-    ``error_rate`` (answered ``error_status``), ``rate_limit_rate`` (429 with ``Retry-After:
+    ``webhook_reorder_delay`` seconds when none follows). By run state, for every run:
+    ``webhook_drop_states`` (``["FINISHED"]``: those events are never sent) and
+    ``webhook_delay_states`` (``{"UNCONFIRMED": 2.5}``: sent that many seconds late; the run's
+    later events do not wait for it, so they may arrive first). GraphQL requests other than the
+    log-in: ``error_rate`` (answered ``error_status``), ``rate_limit_rate`` (429 with ``Retry-After:
     retry_after``), ``hang_rate`` (held ``hang_seconds``, then 504), ``lose_trigger_rate``
     (``runTrigger`` creates the run, then answers 502). ``faults`` target the next N requests.
     """
@@ -65,6 +70,8 @@ class Chaos:
     webhook_duplicate_rate: float = 0.0
     webhook_reorder_rate: float = 0.0
     webhook_reorder_delay: float = 0.2
+    webhook_drop_states: list[str] = field(default_factory=list)
+    webhook_delay_states: dict[str, float] = field(default_factory=dict)
     error_rate: float = 0.0
     error_status: int = 503
     rate_limit_rate: float = 0.0
@@ -73,6 +80,20 @@ class Chaos:
     hang_seconds: float = 30.0
     lose_trigger_rate: float = 0.0
     faults: list[Fault] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        states: object = self.webhook_drop_states  # from JSON, it may be anything
+        if not isinstance(states, list | tuple):
+            msg = 'webhook_drop_states is a list of run states, such as ["FINISHED"]'
+            raise TypeError(msg)
+        self.webhook_drop_states = [_state(name) for name in states]
+        delays = dict(self.webhook_delay_states)
+        for name, seconds in delays.items():
+            _state(name)
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+                msg = f"webhook_delay_states[{name!r}]: {seconds!r} is not a number of seconds >= 0"
+                raise ValueError(msg)
+        self.webhook_delay_states = {name: float(seconds) for name, seconds in delays.items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Chaos":
@@ -93,6 +114,14 @@ class Chaos:
     def to_dict(self) -> dict[str, Any]:
         """The knobs as JSON-ready data."""
         return dataclasses.asdict(self)
+
+
+def _state(name: object) -> str:
+    """A run state's name, checked: a typo would otherwise silently match nothing."""
+    if not isinstance(name, str) or name not in RunState.__members__:
+        msg = f"{name!r} is not a run state (one of {', '.join(RunState)})"
+        raise ValueError(msg)
+    return name
 
 
 def _fault(item: object) -> Fault:

@@ -3,7 +3,8 @@
 Events of one run are sent one after another, in the order of their transitions; runs do not wait
 for each other. A 5xx answer or a connection error is retried up to ``WebhookTarget.retries``
 times with doubling backoff (Spacelift's opt-in "retry on failure"); any other answer ends the
-delivery. Chaos may drop an event, send it twice, or hold it back until after the run's next one.
+delivery. Chaos may drop an event, send it twice, hold it back until after the run's next one, or
+(by run state) drop it or send it late, its run's later events going ahead.
 """
 
 import asyncio
@@ -100,14 +101,18 @@ class WebhookSender:
             body,
             headers,
         )
+        knobs = self._chaos.knobs
         fate = self._chaos.webhook_fate(run.stack_id, run.ordinal, transition.state_version)
-        if fate.drop:
+        if fate.drop or transition.state.value in knobs.webhook_drop_states:
             event.outcome = "dropped"
             self.deliveries.append(event)
             self._notify()
             return
         batch = [event, replace(event, copy=2, attempts=[])] if fate.duplicate else [event]
         self.deliveries.extend(batch)
+        if (delay := knobs.webhook_delay_states.get(transition.state.value, 0.0)) > 0:
+            self._tasks.spawn(self._send_late(run.id, batch, delay), f"webhook-late-{run.id}")
+            return
         held = self._held.pop(run.id, None)
         if fate.reorder and held is None:
             self._held[run.id] = batch
@@ -131,6 +136,11 @@ class WebhookSender:
         if self._held.get(run_id) is batch:
             del self._held[run_id]
             self._chain(run_id, batch)
+
+    async def _send_late(self, run_id: str, batch: list[Delivery], delay: float) -> None:
+        """Send an event ``delay`` seconds late, after what its run has in flight by then."""
+        await asyncio.sleep(delay)
+        self._chain(run_id, batch)
 
     async def _send_after(self, previous: asyncio.Task[None] | None, batch: list[Delivery]) -> None:
         if previous is not None:

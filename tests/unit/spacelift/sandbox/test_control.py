@@ -86,6 +86,28 @@ async def test_chaos_knobs_read_patch_reset(sandbox: Sandbox, http: httpx.AsyncC
     assert sandbox.chaos.knobs.error_rate == 0.1
 
 
+async def test_chaos_drops_and_delays_webhooks_by_state(
+    sandbox: Sandbox, http: httpx.AsyncClient
+) -> None:
+    """PATCH takes webhook_drop_states and webhook_delay_states; a state that is none is 422."""
+    knobs = {"webhook_drop_states": ["FINISHED"], "webhook_delay_states": {"UNCONFIRMED": 1.5}}
+    patched = await http.patch("/sandbox/chaos", json=knobs)
+    assert {key: patched.json()[key] for key in knobs} == knobs
+    assert sandbox.chaos.knobs.webhook_drop_states == ["FINISHED"]
+    for bad in (
+        {"webhook_drop_states": ["FINSHED"]},
+        {"webhook_drop_states": "FINISHED"},
+        {"webhook_delay_states": {"UNCONFIRMED": -1}},
+        {"webhook_delay_states": {"UNCONFIRMED": "soon"}},
+        {"webhook_delay_states": {"later": 1}},
+    ):
+        refused = await http.patch("/sandbox/chaos", json=bad)
+        assert refused.status_code == 422, bad
+    assert sandbox.chaos.knobs.webhook_delay_states == {"UNCONFIRMED": 1.5}
+    reset = await http.put("/sandbox/chaos", json={})
+    assert (reset.json()["webhook_drop_states"], reset.json()["webhook_delay_states"]) == ([], {})
+
+
 async def test_webhook_target_and_deliveries(sandbox: Sandbox, http: httpx.AsyncClient) -> None:
     """PUT webhook sets the target (the secret is never shown); GET webhooks lists deliveries."""
     target = {"url": HOOK_URL, "secret": HOOK_SECRET, "shape": "policy"}

@@ -156,3 +156,43 @@ async def test_reordered_events_arrive_after_the_next_one(
     sandbox.chaos.update({"webhook_reorder_rate": 1.0, "webhook_reorder_delay": 0.05})
     await run_to_the_end(sandbox)
     assert [event[2] for event in receiver.events()] == [2, 1, 4, 3, 5]
+
+
+async def test_events_of_the_drop_states_are_never_sent(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    """webhook_drop_states ["FINISHED"]: every run's FINISHED event is dropped, the rest arrive."""
+    sandbox.set_webhook(hook())
+    sandbox.chaos.update({"webhook_drop_states": ["FINISHED"]})
+    first, second = await run_to_the_end(sandbox), await run_to_the_end(sandbox)
+    assert [event[1] for event in receiver.events()] == ["QUEUED", "PREPARING", "PLANNING",
+                                                         "APPLYING"] * 2  # fmt: skip
+    dropped = [(d.run_id, d.state) for d in sandbox.deliveries if d.outcome == "dropped"]
+    assert dropped == [(first.id, RunState.FINISHED), (second.id, RunState.FINISHED)]
+
+
+async def test_a_delayed_state_is_overtaken_by_the_runs_later_events(
+    sandbox: Sandbox, receiver: Receiver
+) -> None:
+    """webhook_delay_states holds PLANNING back; UNCONFIRMED, after it, is delivered first."""
+    sandbox.set_webhook(hook())
+    sandbox.chaos.update({"webhook_delay_states": {"PLANNING": 60.0}})
+    run = sandbox.push("app")
+    await sandbox.wait_until(
+        lambda: (
+            [d.outcome for d in sandbox.deliveries if d.run_id == run.id]
+            == ["delivered", "delivered", "pending", "delivered"]
+        ),
+        what="every event but PLANNING delivered",
+    )
+    assert [event[1] for event in receiver.events()] == ["QUEUED", "PREPARING", "UNCONFIRMED"]
+
+
+async def test_a_delayed_event_still_arrives(sandbox: Sandbox, receiver: Receiver) -> None:
+    """A short delay: every event of the run arrives, the delayed FINISHED one too."""
+    sandbox.set_webhook(hook())
+    sandbox.chaos.update({"webhook_delay_states": {"FINISHED": 0.01}})
+    run = await run_to_the_end(sandbox)
+    assert sorted(event[2] for event in receiver.events()) == [1, 2, 3, 4, 5]
+    assert all(delivery.outcome == "delivered" for delivery in sandbox.deliveries)
+    assert receiver.events()[-1] == (run.id, "FINISHED", 5)
