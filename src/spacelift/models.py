@@ -129,6 +129,11 @@ class Run(_Model):
         """The highest state version in the history; 0 when there is none."""
         return max((entry.state_version for entry in self.history), default=0)
 
+    @property
+    def updated_at(self) -> datetime:
+        """When the run last changed state (its creation when the history is empty)."""
+        return max((entry.timestamp for entry in self.history), default=self.created_at)
+
 
 class StackOutput(_Model):
     """An output of a stack's last tracked run; ``value`` is null when sensitive."""

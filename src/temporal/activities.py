@@ -5,14 +5,16 @@ into retryable and not. Permanent Spacelift errors become non-retryable ``Applic
 """
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 from spacelift import (
     AuthenticationError,
@@ -30,15 +32,22 @@ from temporal.inputs import (
     ChainInput,
     LaneSignal,
     LaneSignals,
+    LostRunsRequest,
+    ReconcileRequest,
     RunEvent,
     RunRef,
     StartChainRequest,
     TriggeredRun,
     TriggerRequest,
+    lane_id,
 )
 
-CREATED_AT_RESOLUTION = timedelta(seconds=1)
-"""Spacelift's ``createdAt`` is whole seconds: a run created in the same second may be ours."""
+CLOCK_SKEW = timedelta(minutes=2)
+"""How far Spacelift's clock (``createdAt``, whole seconds) may be from Temporal's: a run made
+by a trigger call is looked for this much either side of the call. Only runs stackchain's own
+identity triggered and that the lane does not know are candidates, so the margin is safe."""
+SEARCH_PAGES = 10
+"""At most this many pages of a stack's runs are read looking back for a lost trigger's run."""
 
 
 class RunsApi(Protocol):
@@ -66,8 +75,14 @@ class RunsApi(Protocol):
         """Cancel a queued run."""
 
 
+StopCall = Callable[..., Awaitable[Run]]
+"""``cancel_run``, ``discard_run`` or ``stop_run`` of :class:`RunsApi`."""
+
 ChainPlanner = Callable[[StartChainRequest], ChainInput | None]
 """Turns a root run into the chain it starts (None when the stack has nothing downstream)."""
+RootStacks = Callable[[], list[str]]
+"""The stacks of the dependency file that have dependents: where the reconciler looks."""
+RECONCILE_INTERVAL = timedelta(minutes=5)
 
 
 HEARTBEAT_EVERY = 2.0
@@ -105,39 +120,89 @@ def run_event(stack_id: str, run: Run) -> RunEvent:
         state=run.state.value,
         run_type=run.type.value,
         state_version=run.state_version or None,
+        timestamp=run.updated_at,
         created_at=run.created_at,
         has_changes=run.delta.has_changes if run.delta else False,
+        triggered_by=run.triggered_by,
     )
+
+
+def _triggered(run: Run) -> TriggeredRun:
+    return TriggeredRun(
+        run.id,
+        run.created_at,
+        run.state.value,
+        state_version=run.state_version,
+        has_changes=run.delta.has_changes if run.delta else False,
+        triggered_by=run.triggered_by,
+    )
+
+
+def _is_ours(run: Run, identity: str | None, known: set[str]) -> bool:
+    """A tracked run stackchain's identity made that the lane does not know (any, unknown)."""
+    if run.type is not RunType.TRACKED or run.id in known:
+        return False
+    return identity is None or run.triggered_by == identity
 
 
 class SpaceliftActivities:
     """Activities that call Spacelift for a lane."""
 
-    def __init__(self, api: RunsApi) -> None:
+    def __init__(self, api: RunsApi, *, identity: str | None = None) -> None:
+        """Activities on ``api``.
+
+        ``identity``: who Spacelift records as triggering stackchain's runs (``api::<key id>``
+        for an API key), when the settings say; else the lanes learn it from answers.
+        """
         self._api = api
+        self._identity = identity
 
     @activity.defn
     async def trigger_run(self, req: TriggerRequest) -> TriggeredRun:
-        """Trigger a tracked run; after a failed attempt, first adopt a run it created."""
+        """Trigger a tracked run; on a retry of the call, adopt the run an earlier try made."""
         since = req.adopt_since or (req.not_before if activity.info().attempt > 1 else None)
         async with _activity_scope():
             if since is not None:
-                adopted = await self._adoptable(req.stack_id, since, req.known_run_ids)
-                if adopted is not None:
+                known = set(req.known_run_ids)
+                made = await self._runs_since(req.stack_id, since)
+                mine = [run for run in made if _is_ours(run, self._identity or req.identity, known)]
+                if mine:
+                    adopted = min(mine, key=lambda run: run.created_at)
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
-                    return TriggeredRun(adopted.id, adopted.created_at, adopted.state.value)
-            run = await self._api.trigger_run(req.stack_id)
-        return TriggeredRun(run.id, run.created_at, run.state.value)
+                    return _triggered(adopted)
+            return _triggered(await self._api.trigger_run(req.stack_id))
 
-    async def _adoptable(self, stack_id: str, since: datetime, known: list[str]) -> Run | None:
-        """The oldest tracked run created since ``since`` that the lane does not know."""
-        earliest = since.replace(microsecond=0) - CREATED_AT_RESOLUTION
-        candidates = [
-            run
-            for run in await self._api.list_runs(stack_id)
-            if run.type is RunType.TRACKED and run.created_at >= earliest and run.id not in known
+    @activity.defn
+    async def find_lost_runs(self, req: LostRunsRequest) -> list[RunEvent]:
+        """The runs that trigger calls the lane gave up on created (to be stopped)."""
+        if not req.lost:
+            return []
+        known = set(req.known_run_ids)
+        async with _activity_scope():
+            since = min(lost.started for lost in req.lost)
+            made = await self._runs_since(req.stack_id, since)
+        return [
+            run_event(req.stack_id, run)
+            for run in made
+            if _is_ours(run, self._identity or req.identity, known)
+            and any(
+                lost.started - CLOCK_SKEW <= run.created_at <= lost.ended + CLOCK_SKEW
+                for lost in req.lost
+            )
         ]
-        return min(candidates, key=lambda run: run.created_at, default=None)
+
+    async def _runs_since(self, stack_id: str, since: datetime) -> list[Run]:
+        """The stack's runs created since ``since`` (less the clock skew), newest first."""
+        earliest = since - CLOCK_SKEW
+        runs: list[Run] = []
+        before: str | None = None
+        for _ in range(SEARCH_PAGES):
+            page = await self._api.list_runs(stack_id, before=before)
+            runs += [run for run in page if run.created_at >= earliest]
+            if not page or page[-1].created_at < earliest:
+                break
+            before = page[-1].id
+        return runs
 
     @activity.defn
     async def get_run(self, req: RunRef) -> RunEvent:
@@ -148,32 +213,69 @@ class SpaceliftActivities:
 
     @activity.defn
     async def confirm_run(self, req: RunRef) -> None:
-        """Confirm a run that waits in UNCONFIRMED."""
+        """Confirm a run that waits in UNCONFIRMED; one that has moved on needs nothing."""
         async with _activity_scope():
-            await self._api.confirm_run(req.stack_id, req.run_id, note=req.note)
+            run = await self._api.get_run(req.stack_id, req.run_id)
+            if run.state != runstates.UNCONFIRMED:
+                return
+            try:
+                await self._api.confirm_run(req.stack_id, req.run_id, note=req.note)
+            except GraphQLError as error:
+                msg = f"run {req.run_id} could not be confirmed: {error}"
+                raise ApplicationError(msg, type="RunMoved") from error
 
     @activity.defn
-    async def stop_run(self, req: RunRef) -> None:
-        """End a run nobody needs: cancel it when queued, discard when unconfirmed, else stop."""
+    async def stop_run(self, req: RunRef) -> str:
+        """End a run nobody needs, with the call that fits its state as Spacelift says it is.
+
+        Queued runs are cancelled, unconfirmed ones discarded, started ones stopped. When the
+        run moved on between the read and the call, Spacelift refuses; the activity fails
+        (retryable) and the next try reads the run again. A run that has ended is left alone.
+        Returns the run's state as Spacelift gives it after the call.
+        """
         async with _activity_scope():
-            if req.state in runstates.QUEUED_STATES:
-                await self._api.cancel_run(req.stack_id, req.run_id, note=req.note)
-            elif req.state == runstates.UNCONFIRMED:
-                await self._api.discard_run(req.stack_id, req.run_id, note=req.note)
-            else:
-                await self._api.stop_run(req.stack_id, req.run_id, note=req.note)
+            run = await self._api.get_run(req.stack_id, req.run_id)
+            if run.state.is_terminal:
+                return run.state.value
+            action = self._stop_action(run.state)
+            try:
+                after = await action(req.stack_id, req.run_id, note=req.note)
+            except GraphQLError as error:
+                msg = f"run {req.run_id} could not be stopped in {run.state}: {error}"
+                raise ApplicationError(msg, type="RunMoved") from error
+        return after.state.value
+
+    def _stop_action(self, state: str) -> StopCall:
+        if state in runstates.QUEUED_STATES:
+            return self._api.cancel_run
+        if state == runstates.UNCONFIRMED:
+            return self._api.discard_run
+        return self._api.stop_run
 
 
 class LaneActivities:
-    """Activities that start or signal workflows (they need a Temporal client, not Spacelift)."""
+    """Activities that start or signal workflows, and check roots against Spacelift."""
 
     def __init__(
-        self, client: Client, *, task_queue: str, poll_interval: timedelta, planner: ChainPlanner
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        poll_interval: timedelta,
+        planner: ChainPlanner,
+        api: RunsApi,
+        event_max_age: timedelta = workflows.EVENT_MAX_AGE,
+        reconcile_interval: timedelta = RECONCILE_INTERVAL,
+        root_stacks: RootStacks = list,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._poll_interval = poll_interval
         self._planner = planner
+        self._api = api
+        self._event_max_age = event_max_age
+        self._reconcile_interval = reconcile_interval
+        self._root_stacks = root_stacks
 
     @activity.defn
     async def request_runs(self, req: LaneSignals) -> None:
@@ -190,19 +292,84 @@ class LaneActivities:
             task_queue=self._task_queue,
             stack_id=signal.stack_id,
             poll_interval=self._poll_interval,
+            event_max_age=self._event_max_age,
             signal="request_run",
             arg=signal.request,
         )
 
     @activity.defn
     async def start_chain(self, req: StartChainRequest) -> str | None:
-        """Start the chain a root run calls for; None when nothing depends on the stack."""
-        chain = await asyncio.to_thread(self._planner, req)  # reads a file: off the event loop
+        """Start the chain a root run calls for, once Spacelift confirms it is a real root.
+
+        None when the run is no root (not a TRACKED run of the stack that FINISHED within
+        the event age limit: a forged, replayed or stale event) or nothing depends on the
+        stack. A chain that already ran for this root is done, not an error.
+        """
+        async with _activity_scope():
+            run = await self._api.get_run(req.stack_id, req.run_id)
+        if problem := self._not_a_root(run):
+            activity.logger.warning("%s run %s starts no chain: %s", req.stack_id, run.id, problem)
+            return None
+        has_changes = run.delta.has_changes if run.delta else req.has_changes
+        checked = dataclasses.replace(req, has_changes=has_changes)
+        chain = await asyncio.to_thread(self._planner, checked)  # reads a file: off the loop
         if chain is None:
             return None
         chain_id = workflows.root_chain_id(req.stack_id, req.run_id)
-        async with _activity_scope():
-            await workflows.start_chain(
-                self._client, task_queue=self._task_queue, chain_id=chain_id, req=chain
-            )
+        try:
+            async with _activity_scope():
+                await workflows.start_chain(
+                    self._client, task_queue=self._task_queue, chain_id=chain_id, req=chain
+                )
+        except WorkflowAlreadyStartedError:
+            activity.logger.info("chain %s has already run", chain_id)
         return chain_id
+
+    def _not_a_root(self, run: Run) -> str | None:
+        if run.type is not RunType.TRACKED:
+            return f"a {run.type} run"
+        if run.state != runstates.FINISHED:
+            return f"the run is {run.state}, not FINISHED"
+        if run.updated_at < datetime.now(UTC) - self._event_max_age:
+            return f"it finished at {run.updated_at.isoformat()}, longer ago than the age limit"
+        return None
+
+    @activity.defn
+    async def reconcile_roots(self, req: ReconcileRequest) -> float:  # noqa: ARG002 - no fields yet
+        """Hand the lanes the recent FINISHED tracked runs they have not seen.
+
+        Each goes to its stack's lane exactly as its lost webhook would have. Returns the
+        seconds to wait before the next round.
+        """
+        stacks = await asyncio.to_thread(self._root_stacks)
+        fresh_since = datetime.now(UTC) - self._event_max_age
+        async with _activity_scope():
+            for stack_id in stacks:
+                finished = [
+                    run
+                    for run in await self._api.list_runs(stack_id)
+                    if run.type is RunType.TRACKED
+                    and run.state == runstates.FINISHED
+                    and run.updated_at >= fresh_since
+                ]
+                await self._hand_over(stack_id, finished)
+        return self._reconcile_interval.total_seconds()
+
+    async def _hand_over(self, stack_id: str, runs: list[Run]) -> None:
+        if not runs:
+            return
+        lane = self._client.get_workflow_handle(lane_id(self._task_queue, stack_id))
+        try:
+            unseen = set(await lane.query("unseen_runs", [run.id for run in runs]))
+        except RPCError:  # no lane yet (or it cannot answer): the lane decides
+            unseen = {run.id for run in runs}
+        for run in runs:
+            if run.id in unseen:
+                activity.logger.info("%s run %s had no webhook: handing it over", stack_id, run.id)
+                await workflows.deliver_run_event(
+                    self._client,
+                    run_event(stack_id, run),
+                    task_queue=self._task_queue,
+                    poll_interval=self._poll_interval,
+                    event_max_age=self._event_max_age,
+                )

@@ -5,6 +5,7 @@ commands and the clock, and carries out the effects it asks for (ask a lane for 
 a run, confirm a run). Everything here is deterministic: time comes in as an argument.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,6 +27,11 @@ from temporal.inputs import (
 
 IN_FLIGHT = frozenset({StackState.TRIGGERED, StackState.RUNNING, StackState.AWAITING_CONFIRMATION})
 UNCHANGED = "no upstream run in this chain changed resources"
+REMEMBER_CHANGES = "chain-remembers-changes-across-attempts"
+"""Patch: a retried stack keeps that an earlier attempt changed resources (``on_change``)."""
+
+Patched = Callable[[str], bool]
+"""``workflow.patched`` where the chain runs in a workflow; always True elsewhere."""
 
 
 class StackNotInChainError(LookupError):
@@ -51,8 +57,11 @@ class Effects:
 class ChainState:
     """The progress of every stack in one chain."""
 
-    def __init__(self, chain_id: str, req: ChainInput, now: datetime) -> None:
+    def __init__(
+        self, chain_id: str, req: ChainInput, now: datetime, patched: Patched = lambda _: True
+    ) -> None:
         self.chain_id = chain_id
+        self._patched = patched
         self.input = req
         self.stacks: dict[str, ChainStack] = {stack.id: stack for stack in req.stacks}
         self.run_timeout = timedelta(seconds=req.run_timeout_seconds)
@@ -97,9 +106,13 @@ class ChainState:
         """The chain's stacks in any of ``states``, in the chain's order."""
         return [stack_id for stack_id, p in self.progress.items() if p.state in states]
 
-    def next_deadline(self) -> datetime | None:
-        """The earliest moment a timer must wake the chain: a retry or a run time-out."""
-        moments = [p.retry_at for p in self.progress.values() if p.retry_at is not None]
+    def next_deadline(self, now: datetime) -> datetime | None:
+        """The earliest moment after ``now`` a timer must wake the chain: a retry or a time-out.
+
+        A retry already due waits for a free slot, which only a run update can give: no timer.
+        """
+        retries = [p.retry_at for p in self.progress.values() if p.retry_at is not None]
+        moments = [moment for moment in retries if moment > now]
         moments += [
             p.requested_at + self.run_timeout
             for p in self.progress.values()
@@ -218,6 +231,8 @@ class ChainState:
     def _attempt_failed(self, stack_id: str, reason: str, now: datetime, *, retry: bool) -> None:
         progress = self.progress[stack_id]
         policy = self.stacks[stack_id].policy
+        if progress.has_changes and self._patched(REMEMBER_CHANGES):
+            progress.changed_earlier = True
         if retry and progress.attempts <= policy.retries and not (self.stopped or self.canceled):
             backoff = policy.retry_backoff_seconds * 2 ** (progress.attempts - 1)
             progress.state = StackState.PENDING
@@ -261,7 +276,9 @@ class ChainState:
 
     def _changed(self, stack_id: str) -> bool:
         progress = self.progress[stack_id]
-        return progress.has_changes or progress.state == StackState.FAILED
+        return (
+            progress.has_changes or progress.changed_earlier or progress.state == StackState.FAILED
+        )
 
     def _settle_pending(self) -> None:
         """Skip or cancel pending stacks whose upstreams decided it; settles whole sub-trees."""

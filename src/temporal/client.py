@@ -27,13 +27,18 @@ from temporal import search_attributes
 from temporal.inputs import (
     CHAIN_WORKFLOW,
     LANE_WORKFLOW,
+    RECONCILER_WORKFLOW,
     ChainInput,
     ChainStatus,
     LaneInput,
+    ReconcileRequest,
     RunEvent,
     RunRequest,
     lane_id,
 )
+
+EVENT_MAX_AGE = timedelta(hours=6)
+"""``STACKCHAIN_EVENT_MAX_AGE``'s default: an older run event never starts a chain."""
 
 _PYDANTIC_JSON = PydanticJSONPlainPayloadConverter()
 """One for the whole process, so its cache of pydantic ``TypeAdapter``s is shared."""
@@ -87,6 +92,7 @@ async def signal_lane(
     poll_interval: timedelta,
     signal: str,
     arg: RunEvent | RunRequest,
+    event_max_age: timedelta = EVENT_MAX_AGE,
 ) -> None:
     """Signal a stack's lane, starting it if it is not running (signal-with-start).
 
@@ -94,7 +100,11 @@ async def signal_lane(
     """
     await client.start_workflow(
         LANE_WORKFLOW,
-        LaneInput(stack_id=stack_id, poll_interval_seconds=poll_interval.total_seconds()),
+        LaneInput(
+            stack_id=stack_id,
+            poll_interval_seconds=poll_interval.total_seconds(),
+            event_max_age_seconds=event_max_age.total_seconds(),
+        ),
         id=lane_id(task_queue, stack_id),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -105,7 +115,12 @@ async def signal_lane(
 
 
 async def deliver_run_event(
-    client: Client, event: RunEvent, *, task_queue: str, poll_interval: timedelta
+    client: Client,
+    event: RunEvent,
+    *,
+    task_queue: str,
+    poll_interval: timedelta,
+    event_max_age: timedelta = EVENT_MAX_AGE,
 ) -> None:
     """Hand a Spacelift run event to its stack's lane, as a webhook does."""
     await signal_lane(
@@ -113,8 +128,26 @@ async def deliver_run_event(
         task_queue=task_queue,
         stack_id=event.stack_id,
         poll_interval=poll_interval,
+        event_max_age=event_max_age,
         signal="run_event",
         arg=event,
+    )
+
+
+def reconciler_id(task_queue: str) -> str:
+    """The workflow id of the deployment's one root reconciler."""
+    return f"reconciler@{task_queue}"
+
+
+async def ensure_reconciler(client: Client, *, task_queue: str) -> None:
+    """Start the reconciler that finds roots whose webhook was lost, unless it runs already."""
+    await client.start_workflow(
+        RECONCILER_WORKFLOW,
+        ReconcileRequest(),
+        id=reconciler_id(task_queue),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="finds finished root runs whose webhook never came",
     )
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 CHAIN_WORKFLOW = "DependencyChain"
 LANE_WORKFLOW = "StackLane"
+RECONCILER_WORKFLOW = "RootReconciler"
 
 
 def lane_id(task_queue: str, stack_id: str) -> str:
@@ -111,6 +112,8 @@ class StackProgress:
     requested_at: datetime | None = None
     retry_at: datetime | None = None
     confirm_sent_for: str | None = None
+    changed_earlier: bool = False
+    """An earlier attempt of the stack in this chain changed resources (``on_change``)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,7 @@ class RunEvent:
     created_at: datetime | None = None
     has_changes: bool = False
     commit_sha: str | None = None
+    triggered_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,36 @@ class LaneRun:
     waiters: dict[str, str] = field(default_factory=dict)
     confirm_sent: bool = False
     stop_sent: bool = False
+    triggered_at: datetime | None = None
+    """When the lane began the trigger that made (or adopted) the run, by Temporal's clock."""
+    answered_at: datetime | None = None
+    """When that trigger answered. Spacelift made the run in between: a request from before
+    the trigger began can share it and one from after the answer cannot, whatever Spacelift's
+    clock says; only in between is ``created_at`` compared."""
+    confirm_wanted: bool = False
+    """A chain asked for a confirmation that has not gone through yet (retried on each poll)."""
+
+
+@dataclass(frozen=True)
+class StartChainRequest:
+    """Activity argument: start the chain a root run calls for."""
+
+    stack_id: str
+    run_id: str
+    commit_sha: str | None = None
+    has_changes: bool = True
+
+
+@dataclass(frozen=True)
+class LostTrigger:
+    """A trigger call the lane gave up on, between two moments of Temporal's clock.
+
+    Spacelift may have created a run during it; until the lane has looked (and stopped what it
+    finds), a FINISHED run it does not know could be that run, so it is not taken for a root.
+    """
+
+    started: datetime
+    ended: datetime
 
 
 @dataclass(frozen=True)
@@ -217,22 +251,40 @@ class LaneInput:
     current: LaneRun | None = None
     queued: list[RunRequest] = field(default_factory=list)
     recent_runs: list[str] = field(default_factory=list)
+    """Before age-based memory: the lane's own run ids, newest last (read, no longer written)."""
     recent_roots: list[str] = field(default_factory=list)
+    """Before age-based memory: root run ids (read, no longer written)."""
     served: dict[str, str] = field(default_factory=dict)
+    own_runs: dict[str, datetime] = field(default_factory=dict)
+    """Run ids the lane created, each with the moment it may be forgotten."""
+    roots: dict[str, datetime] = field(default_factory=dict)
+    """Root run ids the lane started chains for, each with the moment it may be forgotten."""
+    lost_triggers: list[LostTrigger] = field(default_factory=list)
+    held_roots: list[RunEvent] = field(default_factory=list)
+    """FINISHED runs the lane may have made itself: judged once its lost triggers are found."""
+    stopping: list[str] = field(default_factory=list)
+    """Runs of lost triggers the lane is stopping until Spacelift says they are over."""
+    pending_roots: list[StartChainRequest] = field(default_factory=list)
+    """Roots whose chain was still being started when the lane continued as new."""
+    identity: str | None = None
+    """Who Spacelift says triggers stackchain's runs (``triggeredBy``), learnt from answers."""
+    event_max_age_seconds: float = 6 * 3600.0
 
 
 @dataclass(frozen=True)
 class TriggerRequest:
     """Activity argument: trigger a tracked run, adopting one a lost answer already created.
 
-    ``adopt_since`` is when an earlier trigger began that failed for good: a run it may have
-    created is looked for (and adopted) before triggering, as on a retry of the same call.
+    On a retry of the call, a run that an earlier attempt created (``identity``'s, created
+    since ``not_before`` and not in ``known_run_ids``) is adopted instead of making a second.
+    ``adopt_since`` is read from histories of before lost triggers were searched for.
     """
 
     stack_id: str
     not_before: datetime
     known_run_ids: list[str] = field(default_factory=list)
     adopt_since: datetime | None = None
+    identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -242,6 +294,19 @@ class TriggeredRun:
     run_id: str
     created_at: datetime
     state: str
+    state_version: int = 0
+    has_changes: bool = False
+    triggered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class LostRunsRequest:
+    """Activity argument: find the runs that trigger calls the lane gave up on created."""
+
+    stack_id: str
+    lost: list[LostTrigger]
+    known_run_ids: list[str]
+    identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -252,16 +317,6 @@ class RunRef:
     run_id: str
     state: str | None = None
     note: str | None = None
-
-
-@dataclass(frozen=True)
-class StartChainRequest:
-    """Activity argument: start the chain a root run calls for."""
-
-    stack_id: str
-    run_id: str
-    commit_sha: str | None = None
-    has_changes: bool = True
 
 
 @dataclass(frozen=True)
@@ -277,3 +332,8 @@ class LaneSignals:
     """Activity argument: the requests a chain makes at once, delivered in one activity."""
 
     signals: list[LaneSignal]
+
+
+@dataclass(frozen=True)
+class ReconcileRequest:
+    """The reconciler's input, and its activity's argument (no options yet)."""

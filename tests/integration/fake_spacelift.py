@@ -20,6 +20,9 @@ EventSink = Callable[[RunEvent], Awaitable[None]]
 
 PATH_TO_PLAN = ("QUEUED", "PREPARING", "PLANNING")
 PATH_TO_APPLY = ("APPLYING",)
+IDENTITY = "api::stackchain-test"
+"""Who the fake records as triggering the runs that ``runTrigger`` makes."""
+TERMINAL = frozenset({"FINISHED", "FAILED", "STOPPED", "CANCELED", "DISCARDED"})
 
 
 @dataclass
@@ -30,7 +33,9 @@ class FakeRun:
     outcome: str
     state: str = "QUEUED"
     version: int = 1
-    history: list[tuple[str, int]] = field(default_factory=list)
+    history: list[tuple[str, int, float]] = field(default_factory=list)
+    triggered_by: str = IDENTITY
+    changes: bool = True
     finished_at: datetime | None = None
     confirmed: asyncio.Event = field(default_factory=asyncio.Event)
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -43,11 +48,12 @@ class FakeRun:
                 "state": self.state,
                 "type": "TRACKED",
                 "createdAt": self.created_at.timestamp(),
-                "finished": self.state in {"FINISHED", "FAILED", "STOPPED", "CANCELED"},
-                "delta": {"addCount": 1, "changeCount": 0, "deleteCount": 0},
+                "triggeredBy": self.triggered_by,
+                "finished": self.state in TERMINAL,
+                "delta": {"addCount": int(self.changes), "changeCount": 0, "deleteCount": 0},
                 "history": [
-                    {"state": s, "stateVersion": v, "timestamp": 0, "terminal": False}
-                    for s, v in self.history
+                    {"state": s, "stateVersion": v, "timestamp": at, "terminal": s in TERMINAL}
+                    for s, v, at in self.history
                 ],
             }
         )
@@ -96,7 +102,7 @@ class FakeSpacelift:
             datetime.now(UTC),
             outcomes.pop(0) if outcomes else "FINISHED",
         )
-        run.history.append(("QUEUED", 1))
+        run.history.append(("QUEUED", 1, run.created_at.timestamp()))
         self.runs[run.id] = run
         self.triggers.append((stack_id, run.id))
         self._changed.set()
@@ -142,7 +148,7 @@ class FakeSpacelift:
         await asyncio.sleep(self.step)  # the simulated run's own duration
         run.version += 1
         run.state = state
-        run.history.append((state, run.version))
+        run.history.append((state, run.version, datetime.now(UTC).timestamp()))
         self._changed.set()
         event = run_event(run.stack_id, run.model())
         if self.sink is None or self.drop_events(event):
@@ -151,6 +157,20 @@ class FakeSpacelift:
             await self.sink(event)
         except RuntimeError:  # Temporal unreachable: the webhook is lost, polling recovers it
             self.lost_events += 1
+
+    def person_run(self, stack_id: str, state: str = "FINISHED", *, age: float = 0.0) -> FakeRun:
+        """A TRACKED run a person made, already in ``state`` (``age`` seconds ago): a root."""
+        at = datetime.fromtimestamp(datetime.now(UTC).timestamp() - age, UTC)
+        run = FakeRun(stack_id, f"01ROOT{uuid.uuid4().hex[:8]}", at, state, state=state)
+        run.triggered_by = "jane.doe"
+        run.history += [("QUEUED", 1, at.timestamp()), (state, 5, at.timestamp())]
+        run.version = 5
+        self.runs[run.id] = run
+        return run
+
+    def event(self, run: FakeRun) -> RunEvent:
+        """The run's current state as its webhook reports it."""
+        return run_event(run.stack_id, run.model())
 
     async def get_run(self, stack_id: str, run_id: str) -> Run:
         run = self.runs.get(run_id)
@@ -184,7 +204,7 @@ class FakeSpacelift:
 
     async def wait_for_state(self, run: FakeRun, state: str) -> None:
         """Return once ``run`` has been in ``state``."""
-        while state not in (entry for entry, _ in run.history):
+        while state not in (entry for entry, _, _ in run.history):
             await self._changed.wait()
             self._changed.clear()
 

@@ -2,7 +2,6 @@
 dependency file, and chains or lanes that disappear."""
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from temporalio.client import WorkflowExecutionStatus
@@ -37,16 +36,21 @@ async def test_a_run_spacelift_cannot_find_does_not_end_the_lane(
     assert description.status == WorkflowExecutionStatus.RUNNING
 
 
-async def test_a_trigger_that_failed_for_good_is_adopted_by_the_next(engine: Engine) -> None:
-    """runTrigger creates the run but answers a permanent error: the chain's retry adopts that
-    run instead of making a second one."""
+async def test_the_run_of_a_trigger_that_failed_for_good_is_found_and_stopped(
+    engine: Engine,
+) -> None:
+    """runTrigger creates the run but answers a permanent error: the lane finds that run and
+    stops it (it is not left to apply), and the chain's retry runs on a run of its own."""
     engine.spacelift.refuse_after_commit.add("database")
+    engine.spacelift.outcomes["database"] = ["HANG", "FINISHED"]
     policies = {"database": StackPolicy(retries=1, retry_backoff_seconds=0.05)}
     result = await engine.run(graph_input("network", GRAPH, policies=policies))
 
     assert result["status"] == "succeeded"
-    (run,) = engine.spacelift.runs_of("database")
-    assert result["stacks"]["database"]["run_id"] == run.id
+    lost, retried = engine.spacelift.runs_of("database")
+    await asyncio.wait_for(lost.done.wait(), 15)
+    assert lost.state == "STOPPED"
+    assert result["stacks"]["database"]["run_id"] == retried.id
     assert result["stacks"]["database"]["attempts"] == 2
 
 
@@ -57,7 +61,7 @@ async def test_a_root_whose_chain_cannot_be_planned_does_not_block_the_lane(
     serving other chains; once the file is fixed, the root's chain starts."""
     engine.broken_file = "config/stacks.yaml:3: stack 'app': depends_on 'dtabase' is not a stack"
     engine.plans["database"] = graph_input("database", {"app": ["database"]})
-    root = f"01ROOT{uuid.uuid4().hex[:6]}"
+    root = engine.spacelift.person_run("database").id
     await engine.deliver(
         RunEvent("database", root, "FINISHED", created_at=datetime.now(UTC), has_changes=True)
     )

@@ -2,7 +2,6 @@
 answers, roots, and chains that overlap on a stack."""
 
 import asyncio
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -82,7 +81,7 @@ async def test_duplicate_and_reordered_events_have_one_effect(engine: Engine) ->
 async def test_a_root_delivered_three_times_starts_one_chain(engine: Engine) -> None:
     """A tracked FINISHED run nobody in stackchain made starts chain-<S>-<run> exactly once."""
     engine.plans["network"] = graph_input("network", GRAPH)
-    run_id = f"01ROOT{uuid.uuid4().hex[:8].upper()}"
+    run_id = engine.spacelift.person_run("network").id
     event = RunEvent(
         stack_id="network",
         run_id=run_id,
@@ -115,7 +114,7 @@ async def test_proposed_and_unfinished_runs_start_nothing(engine: Engine) -> Non
     await engine.deliver(event("p1", "FINISHED", "PROPOSED"))
     await engine.deliver(event("t1", "APPLYING"))
     await engine.deliver(event("t2", "FAILED"))
-    marker = event(f"t3-{uuid.uuid4().hex[:6]}", "FINISHED")
+    marker = event(engine.spacelift.person_run("network").id, "FINISHED")
     await engine.deliver(marker)  # handled after the three above: the lane is sequential
 
     await eventually(lambda: _planned(engine, 1))

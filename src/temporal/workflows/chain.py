@@ -38,6 +38,9 @@ with workflow.unsafe.imports_passed_through():
     from temporal.workflows.alarm import Alarm
     from temporal.workflows.calls import call
 
+KEEP_NEWS_AT_CONTINUE_AS_NEW = "chain-keeps-news-at-continue-as-new"
+"""Patch: news that arrives while the chain waits to continue as new is handled first (before,
+it was dropped with the run it came to)."""
 DETAILS_NAMES = 12
 """Stacks named per line of the Web UI's current details; the rest are counted."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 8_000
@@ -57,7 +60,9 @@ class DependencyChainWorkflow:
 
     @workflow.init
     def __init__(self, req: ChainInput) -> None:
-        self._state = ChainState(workflow.info().workflow_id, req, workflow.now())
+        self._state = ChainState(
+            workflow.info().workflow_id, req, workflow.now(), patched=workflow.patched
+        )
         self._run_url = RunUrl(req.spacelift_url)
         self._updates: list[RunUpdate] = []
         self._cancel_requested = False
@@ -107,8 +112,10 @@ class DependencyChainWorkflow:
                 break
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(replace(req, resume=state.snapshot()))
-            self._alarm.set(state.next_deadline())
+                if not (self._has_news() and workflow.patched(KEEP_NEWS_AT_CONTINUE_AS_NEW)):
+                    workflow.continue_as_new(replace(req, resume=state.snapshot()))
+                continue
+            self._alarm.set(state.next_deadline(workflow.now()))
             await workflow.wait_condition(lambda: self._has_news() or self._alarm.rang)
             self._alarm.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)

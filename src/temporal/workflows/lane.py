@@ -1,15 +1,21 @@
 """``StackLane``: the one place that triggers and follows a stack's runs.
 
-One lane per stack (workflow id ``stack-<id>``), started on demand by signal-with-start from the
-webhook server or a chain. Because only the lane triggers the stack, runs are serialised, chains
-that overlap share a run, and events are matched to runs in one place:
+One lane per stack (workflow id ``stack-<id>@<task queue>``), started on demand by
+signal-with-start from the webhook server or a chain. Because only the lane triggers the stack,
+runs are serialised, chains that overlap share a run, and events are matched to runs in one
+place:
 
-- ``run_event`` (webhooks, and the lane's own polling) moves the run it follows; events for runs
-  it does not know start a chain when they are a tracked run that FINISHED (a root).
+- ``run_event`` (webhooks, the reconciler, and the lane's own polling) moves the run it follows;
+  a fresh TRACKED run that FINISHED and that the lane did not create is a root: the lane starts
+  its chain (the activity reads the run back from Spacelift first).
 - ``request_run`` asks for a run created after a moment; the lane shares its current run when it
   qualifies, otherwise queues the request and triggers once the current run is over.
 - Handling is sequential: signals that arrive while a trigger is in flight wait in the inbox
   until the new run's id is known, so a fast run's events are never mistaken for a root.
+- A trigger the lane gave up on may still have made a run: until the lane has found that run
+  (it is stopped), FINISHED runs it does not know are held, not taken for roots.
+- A run nobody waits on any more is stopped, and asked about every poll interval and stopped
+  again until Spacelift says it is over, so requests queued behind it are never stranded.
 """
 
 import asyncio
@@ -28,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         ConfirmRequest,
         LaneInput,
         LaneRun,
+        LostRunsRequest,
+        LostTrigger,
         RunEvent,
         RunRef,
         RunRelease,
@@ -41,16 +49,20 @@ with workflow.unsafe.imports_passed_through():
     from temporal.workflows.calls import call, start
 
 REMEMBERED = 200
-"""How many of its own run ids, root run ids and served request keys a lane remembers."""
+"""How many served request keys a lane remembers (run ids are remembered by age)."""
+KNOWN_FOR_ADOPTION = 20
+"""The lane's newest run ids a trigger is told about: adoption only looks minutes back."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 4_000
 IDLE_LANES_CANCEL_POLLING = "idle-lanes-cancel-polling"
 """Patch: a lane cancels its poll timer once no chain waits on a running run (histories from
 before it let the timer fire, about a poll interval after each run)."""
-
-
-def _remember(items: list[str], item: str) -> None:
-    items.append(item)
-    del items[:-REMEMBERED]
+KEEPS_ITS_PROMISES = "lane-keeps-its-promises"
+"""Patch, taken where the lane's behaviour differs from histories recorded before it: stopped
+runs are polled and stopped again until over; lost triggers are searched for, their runs
+stopped and FINISHED runs held meanwhile; stale events start nothing; a run being stopped, or
+that ended other than FINISHED, serves no new request; confirmations are retried; roots still
+being started are handed to the next run at continue-as-new instead of waited for."""
+STOPPING_NOTE = "no chain needs it"
 
 
 @workflow.defn(name=LANE_WORKFLOW)
@@ -61,18 +73,26 @@ class StackLaneWorkflow:
     def __init__(self, req: LaneInput) -> None:
         self._stack = req.stack_id
         self._poll = timedelta(seconds=req.poll_interval_seconds)
+        self._max_age = timedelta(seconds=req.event_max_age_seconds)
         self._current = req.current
         self._queued = list(req.queued)
-        self._own_runs = list(req.recent_runs)
-        self._roots = list(req.recent_roots)
+        horizon = workflow.now() + self._max_age
+        self._own = dict.fromkeys(req.recent_runs, horizon) | req.own_runs
+        self._roots = dict.fromkeys(req.recent_roots, horizon) | req.roots
         self._served = dict(req.served)
+        self._lost = list(req.lost_triggers)
+        self._held = list(req.held_roots)
+        self._stopping = list(req.stopping)
+        self._identity = req.identity
         self._events: list[RunEvent] = []
         self._requests: list[RunRequest] = []
         self._releases: list[RunRelease] = []
         self._confirms: list[ConfirmRequest] = []
-        self._failed_trigger_since: datetime | None = None
+        self._failed_trigger_since: datetime | None = None  # histories from before the patch
+        self._search_at: datetime | None = workflow.now() if self._lost else None
+        self._stop_at: datetime | None = workflow.now() if self._stopping else None
         self._alarm = Alarm()
-        self._starting: set[workflow.ActivityHandle[str | None]] = set()
+        self._starting: dict[workflow.ActivityHandle[str | None], StartChainRequest] = {}
 
     @workflow.signal
     def run_event(self, req: RunEvent) -> None:
@@ -99,11 +119,23 @@ class StackLaneWorkflow:
         """The run the lane follows now, if any."""
         return self._current
 
+    @workflow.query
+    def unseen_runs(self, run_ids: list[str]) -> list[str]:
+        """Those of ``run_ids`` the lane has never heard of (for the reconciler)."""
+        seen = self._own.keys() | self._roots.keys()
+        seen |= {event.run_id for event in self._held}
+        seen |= {req.run_id for req in self._starting.values()}
+        if self._current is not None:
+            seen.add(self._current.run_id)
+        return [run_id for run_id in run_ids if run_id not in seen]
+
     @workflow.run
     async def run(self, req: LaneInput) -> None:
         """Serve the stack for ever, continuing as new to keep the history short."""
+        for root in req.pending_roots:
+            self._start_chain(root)
         while True:
-            due = self._poll_due()
+            due = self._next_wake()
             if due is None and workflow.patched(IDLE_LANES_CANCEL_POLLING):
                 self._alarm.disarm()
             else:
@@ -112,13 +144,20 @@ class StackLaneWorkflow:
             if self._alarm.rang:
                 self._alarm.clear()
                 await self._poll_if_due()
+                await self._search_if_due()
+                await self._stop_orphans_if_due()
             await self._handle_inbox()
             if self._needs_trigger():
                 await self._trigger()
             if self._should_continue_as_new():
-                await workflow.wait_condition(lambda: not self._starting)
+                if not (self._starting and workflow.patched(KEEPS_ITS_PROMISES)):
+                    await workflow.wait_condition(lambda: not self._starting)
                 if not self._has_inbox():
                     workflow.continue_as_new(self._snapshot(req))
+
+    def _next_wake(self) -> datetime | None:
+        moments = [self._poll_due(), self._search_at, self._stop_at]
+        return min((moment for moment in moments if moment is not None), default=None)
 
     # --- inbox -----------------------------------------------------------------------------
     def _has_inbox(self) -> bool:
@@ -143,29 +182,50 @@ class StackLaneWorkflow:
         if current is not None and event.run_id == current.run_id:
             if _is_newer(event, current):
                 await self._advance(current, event)
-        elif event.run_id not in self._own_runs and self._is_root(event):
-            _remember(self._roots, event.run_id)
-            self._start_chain(event)
+        elif event.run_id in self._own:
+            if event.run_id in self._stopping and runstates.is_terminal(event.state):
+                self._stopping.remove(event.run_id)
+        elif self._is_root(event):
+            if self._lost:  # it may be the run of a trigger the lane gave up on: look first
+                self._held.append(event)
+            else:
+                self._take_root(event)
 
-    def _start_chain(self, event: RunEvent) -> None:
+    def _take_root(self, event: RunEvent) -> None:
+        self._remember(self._roots, event.run_id)
+        self._start_chain(
+            StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes)
+        )
+
+    def _start_chain(self, req: StartChainRequest) -> None:
         """Start the root's chain in the background, while the lane goes on serving its stack.
 
-        It is retried until Temporal takes it; a file that became invalid, until it is fixed.
+        The activity reads the run back from Spacelift, and is retried until Temporal takes the
+        chain (a file that became invalid, until it is fixed).
         """
         handle = start(
             LaneActivities.start_chain,
-            StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes),
-            summary=f"start the chain from {self._stack} run {event.run_id}",
+            req,
+            summary=f"start the chain from {self._stack} run {req.run_id}",
             retry=calls.TEMPORAL,
         )
-        self._starting.add(handle)
-        handle.add_done_callback(self._starting.discard)
+        self._starting[handle] = req
+        handle.add_done_callback(self._chain_started)
+
+    def _chain_started(self, handle: workflow.ActivityHandle[str | None]) -> None:
+        req = self._starting.pop(handle, None)
+        if req is not None and not handle.cancelled() and handle.exception() is not None:
+            workflow.logger.warning("no chain from run %s: %s", req.run_id, handle.exception())
 
     def _is_root(self, event: RunEvent) -> bool:
-        """A tracked run that FINISHED, not started by stackchain, seen for the first time."""
+        """A fresh tracked run that FINISHED, not created by stackchain, seen for the first time."""
         if event.run_type != RunType.TRACKED or event.state != runstates.FINISHED:
             return False
-        if event.run_id in self._roots:
+        if event.run_id in self._roots or any(h.run_id == event.run_id for h in self._held):
+            return False
+        seen_at = event.timestamp or event.created_at
+        stale = seen_at is not None and seen_at < workflow.now() - self._max_age
+        if stale and workflow.patched(KEEPS_ITS_PROMISES):
             return False
         lost = self._failed_trigger_since
         return not (lost and event.created_at and event.created_at >= lost - timedelta(seconds=1))
@@ -177,6 +237,7 @@ class StackLaneWorkflow:
         run.has_changes = event.has_changes
         run.last_seen = workflow.now()
         run.last_timestamp = event.timestamp or run.last_timestamp
+        self._remember(self._own, run.run_id)
         if runstates.stack_state_for(run.state) != before:
             await self._notify(run, list(run.waiters))
 
@@ -187,12 +248,34 @@ class StackLaneWorkflow:
             if current is not None and served == current.run_id:
                 await self._notify(current, [request.key])  # a repeat: say again where it is
             return
-        if current is not None and current.created_at >= request.not_before:
+        if current is not None and self._can_share(current, request):
             current.waiters[request.key] = request.chain_id
             self._serve(request.key, current.run_id)
             await self._notify(current, [request.key])
         else:
             self._queued.append(request)
+
+    def _can_share(self, run: LaneRun, request: RunRequest) -> bool:
+        """Whether ``run`` can serve ``request``: made after it was asked for, and live.
+
+        Made after: by the lane's own clock where it can tell (``LaneRun.answered_at``), so
+        Spacelift's clock need not agree with Temporal's. A run being stopped, or that ended
+        other than FINISHED, would hand the chain a failure it did not have.
+        """
+        before = run.created_at >= request.not_before
+        if run.triggered_at is not None and run.triggered_at >= request.not_before:
+            made_after = True
+        elif run.answered_at is not None and run.answered_at < request.not_before:
+            made_after = False
+        else:
+            made_after = before
+        live = not run.stop_sent and (
+            not runstates.is_terminal(run.state) or run.state == runstates.FINISHED
+        )
+        now = made_after and live
+        if now != before and not workflow.patched(KEEPS_ITS_PROMISES):
+            return before
+        return now
 
     async def _on_release(self, release: RunRelease) -> None:
         self._queued = [q for q in self._queued if q.key != release.key]
@@ -206,7 +289,7 @@ class StackLaneWorkflow:
         if run.waiters or runstates.is_terminal(run.state) or run.stop_sent:
             return
         run.stop_sent = True
-        await self._spacelift(SpaceliftActivities.stop_run, run, "stop", "no chain needs it")
+        await self._spacelift(SpaceliftActivities.stop_run, run.run_id, "stop", STOPPING_NOTE)
 
     async def _on_confirm(self, confirm: ConfirmRequest) -> None:
         run = self._current
@@ -214,31 +297,48 @@ class StackLaneWorkflow:
             return
         if run.state != runstates.UNCONFIRMED:
             return
+        run.confirm_wanted = True
+        await self._confirm(run, confirm.note)
+
+    async def _confirm(self, run: LaneRun, note: str) -> None:
         run.confirm_sent = True
-        await self._spacelift(SpaceliftActivities.confirm_run, run, "confirm", confirm.note)
+        confirmed = await self._spacelift(
+            SpaceliftActivities.confirm_run, run.run_id, "confirm", note
+        )
+        if not confirmed and workflow.patched(KEEPS_ITS_PROMISES):
+            run.confirm_sent = False  # asked again at the next poll while it is UNCONFIRMED
 
     async def _spacelift(
         self,
-        activity: Callable[[SpaceliftActivities, RunRef], Awaitable[None]],
-        run: LaneRun,
+        activity: Callable[[SpaceliftActivities, RunRef], Awaitable[object]],
+        run_id: str,
         verb: str,
         note: str,
-    ) -> None:
+    ) -> bool:
+        """Confirm or stop a run; False (logged) when Spacelift would not, after retries."""
         try:
             await call(
                 activity,
-                RunRef(self._stack, run.run_id, run.state, note),
-                summary=f"{verb} {self._stack} run {run.run_id}",
+                RunRef(self._stack, run_id, note=note),
+                summary=f"{verb} {self._stack} run {run_id}",
                 retry=calls.SPACELIFT,
             )
         except ActivityError as error:
-            workflow.logger.warning("could not %s run %s: %s", verb, run.run_id, error.cause)
+            workflow.logger.warning("could not %s run %s: %s", verb, run_id, error.cause)
+            return False
+        return True
 
     # --- polling ---------------------------------------------------------------------------
     def _poll_due(self) -> datetime | None:
-        """When to ask Spacelift about the run chains wait on, if no event comes first."""
+        """When to ask Spacelift about the current run, if no event comes first.
+
+        While chains wait on it; and, once nobody does, until it is over (it is being stopped,
+        and a lost STOPPED webhook must not strand the requests queued behind it).
+        """
         run = self._current
-        if run is None or runstates.is_terminal(run.state) or not run.waiters:
+        if run is None or runstates.is_terminal(run.state):
+            return None
+        if not run.waiters and not workflow.patched(KEEPS_ITS_PROMISES):
             return None
         return (run.last_seen or run.created_at) + self._poll
 
@@ -259,6 +359,67 @@ class StackLaneWorkflow:
             workflow.logger.warning("could not read run %s: %s", run.run_id, error.cause)
             return
         self._events.insert(0, event)
+        if runstates.is_terminal(event.state):
+            return
+        if not run.waiters:  # stopped, yet not over: stop it again
+            await self._spacelift(SpaceliftActivities.stop_run, run.run_id, "stop", STOPPING_NOTE)
+        elif run.confirm_wanted and not run.confirm_sent and event.state == runstates.UNCONFIRMED:
+            await self._confirm(run, "confirmed by stackchain")
+
+    # --- lost triggers ---------------------------------------------------------------------
+    async def _search_if_due(self) -> None:
+        if self._search_at is not None and self._search_at <= workflow.now():
+            await self._search_lost_runs()
+
+    async def _search_lost_runs(self) -> bool:
+        """Find the runs of triggers the lane gave up on: they are the lane's, and stopped.
+
+        Then the FINISHED runs held meanwhile are judged again. False when Spacelift could not
+        be asked (the lane asks again a poll interval later).
+        """
+        try:
+            found = await call(
+                SpaceliftActivities.find_lost_runs,
+                LostRunsRequest(self._stack, self._lost, list(self._own), self._identity),
+                summary=f"look for runs of {len(self._lost)} lost trigger(s) of {self._stack}",
+                retry=calls.SPACELIFT,
+            )
+        except ActivityError as error:
+            workflow.logger.warning("could not look for lost runs: %s", error.cause)
+            self._search_at = workflow.now() + self._poll
+            return False
+        self._lost, self._search_at = [], None
+        for event in found:
+            workflow.logger.warning("run %s was made by a lost trigger: stopping it", event.run_id)
+            self._remember(self._own, event.run_id)
+            if not runstates.is_terminal(event.state):
+                self._stopping.append(event.run_id)
+                self._stop_at = workflow.now()
+        held, self._held = self._held, []
+        for event in held:
+            if event.run_id not in self._own:
+                self._take_root(event)
+        await self._stop_orphans_if_due()
+        return True
+
+    async def _stop_orphans_if_due(self) -> None:
+        """Stop the lost triggers' runs, again every poll interval until each is over."""
+        if self._stop_at is None or self._stop_at > workflow.now():
+            return
+        for run_id in list(self._stopping):
+            try:
+                state = await call(
+                    SpaceliftActivities.stop_run,
+                    RunRef(self._stack, run_id, note="made by a trigger stackchain gave up on"),
+                    summary=f"stop {self._stack} run {run_id}",
+                    retry=calls.SPACELIFT,
+                )
+            except ActivityError as error:
+                workflow.logger.warning("could not stop run %s: %s", run_id, error.cause)
+                continue
+            if state is not None and runstates.is_terminal(state):
+                self._stopping.remove(run_id)
+        self._stop_at = workflow.now() + self._poll if self._stopping else None
 
     # --- triggering ------------------------------------------------------------------------
     def _needs_trigger(self) -> bool:
@@ -266,43 +427,71 @@ class StackLaneWorkflow:
         return bool(self._queued) and (run is None or runstates.is_terminal(run.state))
 
     async def _trigger(self) -> None:
+        if self._lost and not await self._search_lost_runs():
+            await self._fail_queued("could not look for the run of a lost trigger call first")
+            return
         started = workflow.now()
         try:
             triggered = await call(
                 SpaceliftActivities.trigger_run,
                 TriggerRequest(
-                    self._stack, started, self._own_runs[-20:], self._failed_trigger_since
+                    self._stack,
+                    started,
+                    list(self._own)[-KNOWN_FOR_ADOPTION:],
+                    self._failed_trigger_since,
+                    self._identity,
                 ),
                 summary=f"trigger {self._stack}",
                 retry=calls.SPACELIFT,
             )
         except ActivityError as error:
-            self._failed_trigger_since = self._failed_trigger_since or started
-            failed, self._queued = self._queued, []
-            reason = str(
-                error.cause.message if isinstance(error.cause, ApplicationError) else error
-            )
-            await asyncio.gather(
-                *(
-                    self._tell(q.chain_id, RunUpdate(q.key, self._stack, None, "", error=reason))
-                    for q in failed
-                )
+            if workflow.patched(KEEPS_ITS_PROMISES):
+                self._lost.append(LostTrigger(started, workflow.now()))
+                self._search_at = workflow.now()
+            else:
+                self._failed_trigger_since = self._failed_trigger_since or started
+            cause = error.cause
+            await self._fail_queued(
+                str(cause.message if isinstance(cause, ApplicationError) else error)
             )
             return
         self._failed_trigger_since = None
+        self._identity = self._identity or triggered.triggered_by
         queued, self._queued = self._queued, []
         run = LaneRun(
             run_id=triggered.run_id,
             created_at=triggered.created_at,
             state=triggered.state,
+            state_version=triggered.state_version,
+            has_changes=triggered.has_changes,
             last_seen=workflow.now(),
             waiters={q.key: q.chain_id for q in queued},
+            triggered_at=started,
+            answered_at=workflow.now(),
         )
         self._current = run
-        _remember(self._own_runs, run.run_id)
+        self._remember(self._own, run.run_id)
         for q in queued:
             self._serve(q.key, run.run_id)
         await self._notify(run, list(run.waiters))
+
+    async def _fail_queued(self, reason: str) -> None:
+        failed, self._queued = self._queued, []
+        await asyncio.gather(
+            *(
+                self._tell(q.chain_id, RunUpdate(q.key, self._stack, None, "", error=reason))
+                for q in failed
+            )
+        )
+
+    # --- memory ----------------------------------------------------------------------------
+    def _remember(self, memory: dict[str, datetime], run_id: str) -> None:
+        """Remember a run id for as long as events about it are accepted; forget older ones."""
+        now = workflow.now()
+        memory.pop(run_id, None)
+        memory[run_id] = now + self._max_age  # newest last
+        while memory and next(iter(memory.values())) < now:
+            del memory[next(iter(memory))]
 
     # --- telling chains --------------------------------------------------------------------
     def _serve(self, key: str, run_id: str) -> None:
@@ -351,9 +540,15 @@ class StackLaneWorkflow:
             poll_interval_seconds=req.poll_interval_seconds,
             current=self._current,
             queued=self._queued,
-            recent_runs=self._own_runs,
-            recent_roots=self._roots,
             served=self._served,
+            own_runs=self._own,
+            roots=self._roots,
+            lost_triggers=self._lost,
+            held_roots=self._held,
+            stopping=self._stopping,
+            pending_roots=list(self._starting.values()),
+            identity=self._identity,
+            event_max_age_seconds=req.event_max_age_seconds,
         )
 
 

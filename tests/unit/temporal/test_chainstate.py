@@ -15,6 +15,7 @@ from temporal.inputs import (
     RunUpdate,
     StackPolicy,
     StackState,
+    Trigger,
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -83,7 +84,7 @@ def test_any_chain_runs_in_order_within_limits_and_ends(
             )
             state.apply_update(update, now)
         else:
-            deadline = state.next_deadline()
+            deadline = state.next_deadline(now)
             assert deadline is not None, "nothing in flight, nothing due, yet not finished"
             now = deadline
     assert state.finished
@@ -107,7 +108,7 @@ def test_a_run_past_its_timeout_is_released_and_fails() -> None:
     state = ChainState("chain-x", req, T0)
     state.tick(T0)
     ((stack_id, key),) = state.take_effects().requests
-    assert state.next_deadline() == T0 + timedelta(seconds=60)
+    assert state.next_deadline(T0) == T0 + timedelta(seconds=60)
 
     state.tick(T0 + timedelta(seconds=61))
     assert state.take_effects().releases == [(stack_id, key)]
@@ -155,3 +156,47 @@ def test_a_snapshot_carries_progress_into_the_next_run() -> None:
     restored = ChainState("chain-x", replace(req, resume=snapshot), T0 + timedelta(hours=1))
     assert restored.progress == state.progress
     assert restored.started_at == T0
+
+
+def test_a_due_retry_waiting_for_a_slot_sets_no_timer() -> None:
+    """A retry that is due while every max_parallel slot is taken waits for a run update, not
+    for a timer in the past (which would ring at once, for ever)."""
+    policy = StackPolicy(retries=1, retry_backoff_seconds=1)
+    req = ChainInput(
+        "root",
+        [ChainStack("a", ["root"], policy), ChainStack("b", ["root"], policy)],
+        max_parallel=1,
+        run_timeout_seconds=600,
+    )
+    state = ChainState("chain-x", req, T0)
+    state.tick(T0)
+    state.apply_update(RunUpdate(state.key("a"), "a", "run-a", "FAILED", 5), T0)
+    state.tick(T0)  # a waits 1 s for its retry; b takes the one slot
+    assert state.stacks_in(*IN_FLIGHT) == ["b"]
+
+    later = T0 + timedelta(seconds=5)
+    state.tick(later)
+    assert state.progress["a"].state == StackState.PENDING  # due, but no slot
+    assert state.next_deadline(later) == T0 + timedelta(seconds=600)  # b's time-out only
+
+
+def test_a_retried_upstream_that_changed_resources_once_counts_as_changed() -> None:
+    """on_change: the upstream's first attempt changed resources and failed, its retry changed
+    nothing; the dependent still runs."""
+    req = ChainInput(
+        "root",
+        [
+            ChainStack("a", ["root"], StackPolicy(retries=1, retry_backoff_seconds=1)),
+            ChainStack("b", ["a"], StackPolicy(trigger=Trigger.ON_CHANGE)),
+        ],
+        root_has_changes=False,
+    )
+    state = ChainState("chain-x", req, T0)
+    state.tick(T0)
+    state.apply_update(RunUpdate(state.key("a"), "a", "run-a1", "FAILED", 5, has_changes=True), T0)
+    later = T0 + timedelta(seconds=2)
+    state.tick(later)
+    state.apply_update(RunUpdate(state.key("a"), "a", "run-a2", "FINISHED", 5), later)
+    state.tick(later)
+
+    assert state.progress["b"].state == StackState.TRIGGERED
