@@ -26,12 +26,25 @@ a JSON control surface without authentication (bind it to loopback)::
                                                    "author_login", "author_name"}}, all optional
     POST  /sandbox/stacks/{id}/outcomes            {"outcomes": ["FAILED:PLANNING", "FINISHED"]}:
                                                    how the next TRACKED runs end
+    POST  /sandbox/stacks/{id}/runs                a person triggers a TRACKED run (201); body
+                                                   {"login"} optional (default "sandbox-user")
+    POST  /sandbox/stacks/{id}/finished-runs       a TRACKED run that FINISHED in the past, put
+                                                   in the history (201); body
+                                                   {"finished_seconds_ago", "took": 60, "login",
+                                                   "send_webhook": false}; with send_webhook its
+                                                   FINISHED event goes out now, with its old time
     GET   /sandbox/runs[?stack=ID]                 every run, oldest first, with triggered_by and
-                                                   source: "api" (runTrigger), "push", "retry"
+                                                   source: "api" (runTrigger), "push", "retry",
+                                                   "person", "history" (finished-runs)
     GET   /sandbox/stacks/{id}/runs/{run}          one run, with its history
     POST  /sandbox/stacks/{id}/runs/{run}/{action} confirm | discard | stop | cancel, as a person
-                                                   in Spacelift's UI would; body {"note"} optional
-    GET   /sandbox/chaos                           the chaos knobs (see ``Chaos``)
+                                                   in Spacelift's UI would, with the API's state
+                                                   rules (cancel: QUEUED, READY; stop: started,
+                                                   not ended, not UNCONFIRMED; confirm, discard:
+                                                   UNCONFIRMED); body {"note", "login"} optional
+    GET   /sandbox/chaos                           the chaos knobs (see ``Chaos``), among them
+                                                   webhook_drop_states ["FINISHED"] and
+                                                   webhook_delay_states {"UNCONFIRMED": 2.5}
     PATCH /sandbox/chaos                           change some knobs; PUT resets the others
     POST  /sandbox/chaos/faults                    {"kind": "lose_answer", "operation":
                                                    "RunTrigger", "count": 1}: a targeted fault

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from spacelift.sandbox.chaos import Chaos, Fault
 from spacelift.sandbox.config import WebhookTarget
 from spacelift.sandbox.runs import Commit, ConflictError, NotFoundError, SimRun
-from spacelift.sandbox.sandbox import Sandbox
+from spacelift.sandbox.sandbox import PERSON, Sandbox
 from spacelift.sandbox.world import StackEntry
 
 Handler = Callable[[Sandbox, Request], Awaitable[Any]]
@@ -81,6 +81,43 @@ async def _push(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401 - JS
     return JSONResponse(run_json(run), status_code=201)
 
 
+def _login(body: dict[str, Any]) -> str:
+    login = body.get("login", PERSON)
+    if not isinstance(login, str) or not login.strip():
+        msg = "login must be a non-empty string"
+        raise TypeError(msg)
+    return login
+
+
+def _seconds(body: dict[str, Any], name: str, default: float | None = None) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{name} must be a number of seconds"
+        raise TypeError(msg)
+    return float(value)
+
+
+async def _person_run(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401 - JSON
+    run = sandbox.trigger_as(request.path_params["stack_id"], _login(await _body(request)))
+    return JSONResponse(run_json(run), status_code=201)
+
+
+async def _finished_run(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401 - JSON
+    body = await _body(request)
+    send = body.get("send_webhook", False)
+    if not isinstance(send, bool):
+        msg = "send_webhook must be true or false"
+        raise TypeError(msg)
+    run = sandbox.record_finished_run(
+        request.path_params["stack_id"],
+        finished_seconds_ago=_seconds(body, "finished_seconds_ago"),
+        took=_seconds(body, "took", 60.0),
+        login=_login(body),
+        send_webhook=send,
+    )
+    return JSONResponse(run_json(run), status_code=201)
+
+
 async def _outcomes(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401
     stack_id = request.path_params["stack_id"]
     sandbox.set_outcomes(stack_id, (await _body(request)).get("outcomes", []))
@@ -103,9 +140,9 @@ async def _act(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401
     params = request.path_params
     if params["action"] not in RUN_ACTIONS:
         raise NotFoundError(f"no action {params['action']!r}: one of {', '.join(RUN_ACTIONS)}")
-    note = (await _body(request)).get("note")
+    body = await _body(request)
     action = getattr(sandbox.world, params["action"])
-    return run_json(action(params["stack_id"], params["run_id"], note, "sandbox-operator"))
+    return run_json(action(params["stack_id"], params["run_id"], body.get("note"), _login(body)))
 
 
 async def _chaos(sandbox: Sandbox, request: Request) -> Any:  # noqa: ANN401
@@ -165,6 +202,8 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         ("/sandbox/stacks", _stacks, ["GET"]),
         ("/sandbox/stacks/{stack_id}/push", _push, ["POST"]),
         ("/sandbox/stacks/{stack_id}/outcomes", _outcomes, ["POST", "PUT"]),
+        ("/sandbox/stacks/{stack_id}/runs", _person_run, ["POST"]),
+        ("/sandbox/stacks/{stack_id}/finished-runs", _finished_run, ["POST"]),
         ("/sandbox/stacks/{stack_id}/runs/{run_id}", _run, ["GET"]),
         ("/sandbox/stacks/{stack_id}/runs/{run_id}/{action}", _act, ["POST"]),
         ("/sandbox/runs", _runs, ["GET"]),

@@ -19,6 +19,9 @@ from spacelift.sandbox.runtime import Clock, Tasks
 from spacelift.sandbox.webhooks import Delivery, WebhookSender
 from spacelift.sandbox.world import StackEntry, World
 
+PERSON = "sandbox-user"
+"""Who a person's runs and actions are by, unless a login is given."""
+
 
 class Sandbox:
     """A Spacelift account that lives in this process.
@@ -72,9 +75,12 @@ class Sandbox:
         await self.tasks.aclose()
         await self.webhooks.aclose()
 
-    def _on_transition(self, entry: StackEntry, run: SimRun, transition: Transition) -> None:
+    def _on_transition(
+        self, entry: StackEntry, run: SimRun, transition: Transition, *, publish: bool = True
+    ) -> None:
         self.transitions.append((run, transition))
-        self.webhooks.publish(entry, run, transition)
+        if publish:
+            self.webhooks.publish(entry, run, transition)
         self._notify()
 
     def _notify(self) -> None:
@@ -87,6 +93,36 @@ class Sandbox:
     def push(self, stack_id: str, *, commit: Commit | None = None) -> SimRun:
         """A commit lands on the stack's branch: a TRACKED run starts, as after a git push."""
         return self.world.push(stack_id, commit)
+
+    def trigger_as(self, stack_id: str, login: str = PERSON) -> SimRun:
+        """A person presses Trigger on the stack: a TRACKED run, ``triggeredBy`` their login.
+
+        The run is of the tracked commit and goes through the stack's queue like any other; only
+        who made it differs from ``runTrigger`` with an API key (``api::<key>``).
+        """
+        return self.world.trigger(stack_id, triggered_by=login, source="person")
+
+    def record_finished_run(
+        self,
+        stack_id: str,
+        *,
+        finished_seconds_ago: float,
+        took: float = 60.0,
+        login: str = PERSON,
+        send_webhook: bool = False,
+    ) -> SimRun:
+        """A TRACKED run that FINISHED ``finished_seconds_ago``, as if in the stack's history.
+
+        It ran ``took`` seconds, by the sandbox's clock, and was triggered by ``login``. With
+        ``send_webhook`` its FINISHED event is sent now, carrying that old time (a late delivery).
+        """
+        if finished_seconds_ago < 0 or took <= 0:
+            msg = "finished_seconds_ago must be >= 0 and took > 0"
+            raise ValueError(msg)
+        finished_at = self.clock.now() - finished_seconds_ago
+        return self.world.record_finished(
+            stack_id, finished_at=finished_at, took=took, by=login, send_webhook=send_webhook
+        )
 
     def set_outcomes(self, stack_id: str, outcomes: Iterable[str | Outcome]) -> None:
         """How the stack's next TRACKED runs end: ``FINISHED``, ``FAILED``, ``FAILED:APPLYING``."""

@@ -1,10 +1,12 @@
 """The simulated account's stacks and runs, and every action Spacelift allows on them."""
 
+import bisect
 import dataclasses
 import random
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from spacelift.models import RunState, RunType
 from spacelift.sandbox.config import Outcome, SandboxConfig, SandboxStack
@@ -56,7 +58,13 @@ class StackEntry:
         return started[-1].state.value if started else "NONE"
 
 
-OnTransition = Callable[[StackEntry, SimRun, Transition], None]
+class OnTransition(Protocol):
+    """Told of every transition; ``publish=False`` keeps it from the webhook."""
+
+    def __call__(
+        self, entry: StackEntry, run: SimRun, transition: Transition, *, publish: bool = True
+    ) -> None:
+        """Record ``transition`` of ``run`` (and send its webhook when ``publish``)."""
 
 
 class World:
@@ -117,8 +125,9 @@ class World:
         triggered_by: str,
         commit_sha: str | None = None,
         run_type: RunType = RunType.TRACKED,
+        source: RunSource = "api",
     ) -> SimRun:
-        """``runTrigger``: a run of ``commit_sha``, or of the tracked commit."""
+        """``runTrigger`` (or a person's Trigger): a run of ``commit_sha`` or the tracked commit."""
         entry = self.entry(stack_id)
         if entry.spec.is_disabled:
             raise ConflictError(f"stack {stack_id!r} is disabled")
@@ -127,7 +136,7 @@ class World:
         commit = entry.tracked_commit
         if commit_sha is not None and commit_sha != commit.hash:
             commit = self._commit(entry.spec, 0, commit_sha)
-        return self._start(entry, run_type, commit, triggered_by, "api")
+        return self._start(entry, run_type, commit, triggered_by, source)
 
     def retry(self, stack_id: str, run_id: str, *, triggered_by: str) -> SimRun:
         """``runRetry``: a new TRACKED run of the commit of a run that ended without FINISHED."""
@@ -160,6 +169,43 @@ class World:
         self._lanes[entry.spec.id].submit(run)
         return run
 
+    def record_finished(
+        self, stack_id: str, *, finished_at: float, took: float, by: str, send_webhook: bool
+    ) -> SimRun:
+        """A TRACKED run that FINISHED at ``finished_at``, put in the stack's history by its time.
+
+        It ran ``took`` seconds, of the tracked commit. It is recorded, not run: no lane, no
+        outputs. Only its FINISHED event may be sent, and only with ``send_webhook``.
+        """
+        entry = self.entry(stack_id)
+        started = finished_at - took
+        run = SimRun(
+            id=self._new_id(started),
+            stack_id=stack_id,
+            ordinal=len(entry.runs) + 1,
+            type=RunType.TRACKED,
+            commit=entry.tracked_commit,
+            branch=entry.spec.branch,
+            created_at=started,
+            triggered_by=by,
+            source="history",
+            outcome=Outcome(),
+            delta=entry.spec.delta,
+            planned=True,
+        )
+        for runs in (entry.runs, self._runs):
+            runs.insert(bisect.bisect_right(runs, started, key=lambda r: r.created_at), run)
+        confirm = [] if entry.spec.autodeploy else [RunState.UNCONFIRMED]
+        path = [RunState.QUEUED, RunState.PREPARING, RunState.PLANNING, *confirm]
+        path += [RunState.APPLYING, RunState.FINISHED]
+        for step, state in enumerate(path):
+            at = started + took * step / (len(path) - 1)
+            person = by if state in {RunState.QUEUED, RunState.APPLYING} else None
+            transition = run.record(state, at, username=person)
+            publish = send_webhook and state is RunState.FINISHED
+            self._on_transition(entry, run, transition, publish=publish)
+        return run
+
     def _outcome(self, entry: StackEntry, ordinal: int, run_type: RunType) -> Outcome:
         spec = entry.spec
         if run_type is RunType.TRACKED and entry.next_outcomes:
@@ -169,9 +215,10 @@ class World:
             return Outcome(spec.failure_phase)
         return spec.outcome
 
-    def _new_id(self) -> str:
+    def _new_id(self, at: float | None = None) -> str:
         """A ULID, as Spacelift's run ids are: milliseconds, then 80 seeded random bits."""
-        value = (int(self._clock.now() * 1000) << 80) | self._rng.getrandbits(80)
+        when = self._clock.now() if at is None else at
+        value = (int(when * 1000) << 80) | self._rng.getrandbits(80)
         return "".join(_CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
 
     def _move(
