@@ -1,6 +1,7 @@
 """Stale run events: older than STACKCHAIN_EVENT_MAX_AGE by their own time, never signalled."""
 
 import json
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from app.main import create_app
 from app.metrics import Metrics
 from app.webhooks import WebhookHandler
+from spacelift import RunState
+from spacelift.sandbox import Sandbox, SandboxConfig, SandboxStack, WebhookTarget
 from tests.unit.app.webapp import (
     SAMPLE_TIME,
     SECRET,
@@ -146,6 +149,24 @@ async def test_a_stale_repeat_of_an_accepted_event_is_stale(tmp_path: Path) -> N
     now[0] += MAX_AGE
     assert (await post(web, body)).json() == STALE
     assert len(web.signaler.events) == 1
+
+
+@pytest.mark.parametrize(
+    ("ago", "status", "signals"), [(7 * 3600, 200, 0), (6 * 3600 - 60, 202, 1), (60, 202, 1)]
+)
+async def test_a_late_delivery_from_the_sandbox(
+    tmp_path: Path, ago: int, status: int, signals: int
+) -> None:
+    """The sandbox sends the FINISHED event of a run that ended long ago: stale past 6h only."""
+    web = build(settings_for(tmp_path), clock=time.time)
+    target = WebhookTarget("http://stackchain.test/webhooks/spacelift", SECRET)
+    config = SandboxConfig(stacks=(SandboxStack("network"),), webhook=target)
+    transport = httpx.ASGITransport(app=web.app)
+    async with Sandbox(config, webhook_transport=transport) as sandbox:
+        run = sandbox.record_finished_run("network", finished_seconds_ago=ago, send_webhook=True)
+        (delivery,) = await sandbox.wait_for_deliveries()
+    assert (delivery.state, delivery.attempts) == (RunState.FINISHED, [status])
+    assert [event.run_id for event in web.signaler.events] == [run.id] * signals
 
 
 STATES = ["QUEUED", "PLANNING", "UNCONFIRMED", "APPLYING", "FINISHED", "FAILED", "STOPPED"]
