@@ -18,7 +18,7 @@ from temporal import client as workflows
 from temporal.inputs import ChainInput, ChainStack, RunEvent, StackPolicy, StartChainRequest
 from temporal.worker import build_worker
 from tests.conftest import free_port
-from tests.integration.fake_spacelift import FakeSpacelift
+from tests.integration.fake_spacelift import IDENTITY, FakeSpacelift
 
 __all__ = ["free_port"]  # the integration tests import it from here
 
@@ -88,6 +88,7 @@ def engine_worker(engine: Engine) -> Worker:
         spacelift=engine.spacelift,
         planner=engine.planner,
         poll_interval=engine.poll_interval,
+        identity=IDENTITY,
     )
 
 

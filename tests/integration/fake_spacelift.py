@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from spacelift import GraphQLError, Run, RunNotFoundError, TransientError
+from spacelift import GraphQLError, PermissionDeniedError, Run, RunNotFoundError, TransientError
 from temporal.activities import run_event
 from temporal.inputs import RunEvent
 
@@ -23,6 +23,7 @@ PATH_TO_APPLY = ("APPLYING",)
 IDENTITY = "api::stackchain-test"
 """Who the fake records as triggering the runs that ``runTrigger`` makes."""
 TERMINAL = frozenset({"FINISHED", "FAILED", "STOPPED", "CANCELED", "DISCARDED"})
+NOT_STOPPABLE = TERMINAL | {"QUEUED", "READY", "UNCONFIRMED"}
 
 
 @dataclass
@@ -63,7 +64,10 @@ class FakeSpacelift:
     """Runs follow ``outcomes[stack]`` (one per trigger, default FINISHED).
 
     Outcomes: ``FINISHED``, ``FAILED``, ``UNCONFIRMED`` (waits for confirm, then finishes) and
-    ``HANG`` (stays in PLANNING until stopped).
+    ``HANG`` (stays in PLANNING until stopped); ``-UNCHANGED`` after one (``FINISHED-UNCHANGED``)
+    makes the run change no resources. As Spacelift does, ``runCancel`` is refused for a run
+    that has started, ``runStop`` for one that has not (or waits in UNCONFIRMED), and
+    ``runDiscard`` for one that is not UNCONFIRMED. ``clock_skew`` moves the fake's clock.
     """
 
     def __init__(self, step: float = 0.005) -> None:
@@ -81,6 +85,8 @@ class FakeSpacelift:
         self.lost_events = 0
         self.finish_before_answer: set[str] = set()
         self.trigger_gates: dict[str, asyncio.Event] = {}
+        self.refuse_confirms = 0
+        self.clock_skew = 0.0
         self.running = 0
         self.most_running = 0
         self._ids = itertools.count(1)
@@ -96,11 +102,13 @@ class FakeSpacelift:
         if gate is not None:
             await gate.wait()
         outcomes = self.outcomes.get(stack_id, [])
+        outcome, _, unchanged = (outcomes.pop(0) if outcomes else "FINISHED").partition("-")
         run = FakeRun(
             stack_id,
             f"run-{stack_id}-{next(self._ids)}-{uuid.uuid4().hex[:8]}",
-            datetime.now(UTC),
-            outcomes.pop(0) if outcomes else "FINISHED",
+            self.now(),
+            outcome,
+            changes=not unchanged,
         )
         run.history.append(("QUEUED", 1, run.created_at.timestamp()))
         self.runs[run.id] = run
@@ -125,6 +133,10 @@ class FakeSpacelift:
         self.running += 1
         self.most_running = max(self.most_running, self.running)
         try:
+            await asyncio.sleep(self.step)
+            if run.stopped.is_set():  # canceled while QUEUED
+                await self._move(run, "CANCELED")
+                return
             for state in PATH_TO_PLAN[1:]:
                 await self._move(run, state)
             if run.outcome == "HANG":
@@ -148,7 +160,7 @@ class FakeSpacelift:
         await asyncio.sleep(self.step)  # the simulated run's own duration
         run.version += 1
         run.state = state
-        run.history.append((state, run.version, datetime.now(UTC).timestamp()))
+        run.history.append((state, run.version, self.now().timestamp()))
         self._changed.set()
         event = run_event(run.stack_id, run.model())
         if self.sink is None or self.drop_events(event):
@@ -158,9 +170,13 @@ class FakeSpacelift:
         except RuntimeError:  # Temporal unreachable: the webhook is lost, polling recovers it
             self.lost_events += 1
 
+    def now(self) -> datetime:
+        """The fake's clock: the wall clock moved by ``clock_skew`` seconds."""
+        return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.clock_skew, UTC)
+
     def person_run(self, stack_id: str, state: str = "FINISHED", *, age: float = 0.0) -> FakeRun:
         """A TRACKED run a person made, already in ``state`` (``age`` seconds ago): a root."""
-        at = datetime.fromtimestamp(datetime.now(UTC).timestamp() - age, UTC)
+        at = datetime.fromtimestamp(self.now().timestamp() - age, UTC)
         run = FakeRun(stack_id, f"01ROOT{uuid.uuid4().hex[:8]}", at, state, state=state)
         run.triggered_by = "jane.doe"
         run.history += [("QUEUED", 1, at.timestamp()), (state, 5, at.timestamp())]
@@ -183,17 +199,31 @@ class FakeSpacelift:
         return [run.model() for run in runs]
 
     async def confirm_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        if self.refuse_confirms > 0:
+            self.refuse_confirms -= 1
+            raise PermissionDeniedError("not allowed", operation="runConfirm", stack_id=stack_id)
         self.confirms.append(run_id)
         self.runs[run_id].confirmed.set()
         return self.runs[run_id].model()
 
-    async def stop_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+    def _end(self, stack_id: str, run_id: str, verb: str, allowed: set[str] | None) -> Run:
+        run = self.runs[run_id]
+        refused = run.state not in allowed if allowed is not None else run.state in NOT_STOPPABLE
+        if refused:
+            msg = f"cannot {verb} run {run_id} in state {run.state}"
+            raise GraphQLError(msg, operation=f"run{verb.capitalize()}", stack_id=stack_id)
         self.stops.append(run_id)
-        self.runs[run_id].stopped.set()
-        return self.runs[run_id].model()
+        run.stopped.set()
+        return run.model()
 
-    discard_run = stop_run
-    cancel_run = stop_run
+    async def stop_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        return self._end(stack_id, run_id, "stop", None)
+
+    async def discard_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        return self._end(stack_id, run_id, "discard", {"UNCONFIRMED"})
+
+    async def cancel_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
+        return self._end(stack_id, run_id, "cancel", {"QUEUED", "READY"})
 
     async def wait_for_run(self, stack_id: str, index: int = 0) -> FakeRun:
         """The stack's ``index``-th run, once it exists."""
