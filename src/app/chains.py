@@ -6,10 +6,11 @@ the graph it started with.
 
 from pathlib import Path
 
+from app.errors import UnavailableError
 from app.graph_source import GraphSource
 from app.stackfile import Plan, StackGraph, StackPolicy
 from temporal import inputs
-from temporal.activities import ChainPlanner
+from temporal.activities import ChainPlanner, RootStacks
 from temporal.inputs import ChainInput, ChainStack, StartChainRequest
 
 
@@ -83,3 +84,21 @@ def root_planner(config_path: Path, spacelift_url: str) -> ChainPlanner:
         )
 
     return plan
+
+
+def root_stacks(config_path: Path) -> RootStacks:
+    """What the reconciler asks: the file's stacks that have dependents (so can be roots).
+
+    An invalid file gives none (the reconciler tries again next round); it is read again only
+    when it changed on disk.
+    """
+    graphs = GraphSource(config_path)
+
+    def stacks() -> list[str]:
+        try:
+            graph = graphs.graph()
+        except UnavailableError:
+            return []
+        return [stack for stack, downs in graph.downstreams.items() if downs]
+
+    return stacks

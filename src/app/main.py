@@ -47,7 +47,11 @@ def lane_signaler(gateway: TemporalGateway, settings: Settings) -> LaneSignaler:
     async def signal(event: RunEvent) -> None:
         client = await gateway.client()
         call = deliver_run_event(
-            client, event, task_queue=settings.task_queue, poll_interval=settings.poll_interval
+            client,
+            event,
+            task_queue=settings.task_queue,
+            poll_interval=settings.poll_interval,
+            event_max_age=settings.event_max_age,
         )
         await gateway.bounded(call, f"the event of run {event.run_id}")
 

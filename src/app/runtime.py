@@ -14,9 +14,10 @@ from typing import NoReturn
 
 from temporalio.client import Client
 
-from app.chains import root_planner
+from app.chains import root_planner, root_stacks
 from app.settings import Settings
 from app.spacelift_factory import create_spacelift_client
+from temporal.client import ensure_reconciler
 from temporal.worker import build_worker
 
 
@@ -45,8 +46,13 @@ async def run_worker(settings: Settings, client: Client, stop: asyncio.Event) ->
             spacelift=spacelift,
             planner=root_planner(settings.config_path, settings.spacelift_endpoint or ""),
             poll_interval=settings.poll_interval,
+            event_max_age=settings.event_max_age,
+            reconcile_interval=settings.reconcile_interval,
+            root_stacks=root_stacks(settings.config_path),
+            identity=settings.spacelift_identity,
         )
         async with worker:
+            await ensure_reconciler(client, task_queue=settings.task_queue)
             await stop.wait()
 
 

@@ -135,6 +135,15 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def spacelift_identity(self) -> str | None:
+        """Who Spacelift records as triggering stackchain's runs.
+
+        ``api::<key id>`` with an API key; unknown with a ready token (the engine then learns
+        it from runTrigger's answers).
+        """
+        return f"api::{self.spacelift_key_id}" if self.spacelift_key_id else None
+
+    @property
     def uses_sandbox(self) -> bool:
         """True when no Spacelift account is configured: the built-in sandbox stands in."""
         return self.spacelift_endpoint is None

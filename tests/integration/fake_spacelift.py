@@ -174,10 +174,13 @@ class FakeSpacelift:
         """The fake's clock: the wall clock moved by ``clock_skew`` seconds."""
         return datetime.fromtimestamp(datetime.now(UTC).timestamp() + self.clock_skew, UTC)
 
-    def person_run(self, stack_id: str, state: str = "FINISHED", *, age: float = 0.0) -> FakeRun:
+    def person_run(
+        self, stack_id: str, state: str = "FINISHED", *, age: float = 0.0, run_id: str = ""
+    ) -> FakeRun:
         """A TRACKED run a person made, already in ``state`` (``age`` seconds ago): a root."""
         at = datetime.fromtimestamp(self.now().timestamp() - age, UTC)
-        run = FakeRun(stack_id, f"01ROOT{uuid.uuid4().hex[:8]}", at, state, state=state)
+        run_id = run_id or f"01ROOT{uuid.uuid4().hex[:8]}"
+        run = FakeRun(stack_id, run_id, at, state, state=state)
         run.triggered_by = "jane.doe"
         run.history += [("QUEUED", 1, at.timestamp()), (state, 5, at.timestamp())]
         run.version = 5

@@ -96,6 +96,7 @@ async def run_worker_until_chain_ends(
 
     spacelift = FakeSpacelift()
     spacelift.sink = sink
+    spacelift.person_run("network", run_id=run_id)  # the root, as Spacelift reads it back
     worker = build_worker(
         client, task_queue=task_queue, spacelift=spacelift, planner=planner, poll_interval=poll
     )

@@ -36,7 +36,7 @@ async def test_a_signed_root_webhook_starts_the_chain_and_it_completes(
 ) -> None:
     """A signed root webhook starts chain-<stack>-<run>, which webhooks drive to success."""
     async with api_for(engine, tmp_path) as api:
-        run_id = f"root{uuid.uuid4().hex[:10]}"
+        run_id = engine.spacelift.person_run("network").id
         answer = await api.webhook(payload(root_event(run_id)))
         assert answer.status_code == 202
         assert answer.json() == {"status": "accepted"}
@@ -55,7 +55,7 @@ async def test_a_signed_root_webhook_starts_the_chain_and_it_completes(
 
 async def test_repeated_deliveries_start_one_chain(engine: Engine, tmp_path: Path) -> None:
     """Repeats (also in policy shape, also to a restarted server) make one chain, one run each."""
-    run_id = f"root{uuid.uuid4().hex[:10]}"
+    run_id = engine.spacelift.person_run("network").id
     body = json.dumps(payload(root_event(run_id))).encode()
     policy = json.loads((SAMPLES / "run-finished-policy-shape.json").read_text())
     policy["run_updated"]["run"]["id"] = run_id
