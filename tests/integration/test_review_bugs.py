@@ -4,16 +4,18 @@ Each names its bug by number; each failed on the engine before the fix (356d629)
 """
 
 import asyncio
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 
 from temporal import client as workflows
 from temporal.inputs import Confirm, RunEvent, StackPolicy, Trigger, lane_id
+from temporal.worker import build_worker
 from temporal.workflows import lane
 from tests.integration.conftest import (
     Engine,
@@ -23,7 +25,7 @@ from tests.integration.conftest import (
     stack_state,
     workflow_exists,
 )
-from tests.integration.fake_spacelift import FakeRun
+from tests.integration.fake_spacelift import IDENTITY, FakeRun, FakeSpacelift
 
 GRAPH = {"database": ["network"]}
 ONE_RETRY = StackPolicy(retries=1, retry_backoff_seconds=0.001)
@@ -303,3 +305,43 @@ async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
 
 async def _is(handle: WorkflowHandle[Any, Any], stack_id: str, state: str) -> bool:
     return await workflow_exists(handle) and await stack_state(handle, stack_id) == state
+
+
+async def test_a_root_whose_webhook_was_lost_is_found_by_the_reconciler(
+    temporal_client: Client,
+) -> None:
+    """A person's run FINISHED and its webhook never came: the reconciler finds it in Spacelift
+    and starts its chain, once; a run of stackchain's own and a stale one start nothing."""
+    spacelift = FakeSpacelift()
+    engine = Engine(temporal_client, spacelift, f"test-{uuid.uuid4().hex[:12]}", POLL)
+    engine.plans["database"] = graph_input("database", {"app": ["database"]})
+    lost = spacelift.person_run("database")
+    spacelift.person_run("database", age=7 * 3600)
+    worker = build_worker(
+        temporal_client,
+        task_queue=engine.task_queue,
+        spacelift=spacelift,
+        planner=engine.planner,
+        poll_interval=POLL,
+        reconcile_interval=timedelta(milliseconds=500),
+        root_stacks=lambda: ["database"],
+        identity=IDENTITY,
+    )
+    spacelift.sink = engine.deliver
+    async with worker:
+        chain = temporal_client.get_workflow_handle(workflows.root_chain_id("database", lost.id))
+        await workflows.ensure_reconciler(temporal_client, task_queue=engine.task_queue)
+        await eventually(lambda: workflow_exists(chain))
+        assert (await asyncio.wait_for(chain.result(), 15))["status"] == "succeeded"
+        reconciler = temporal_client.get_workflow_handle(workflows.reconciler_id(engine.task_queue))
+        await eventually(lambda: _reconciled_after(reconciler, rounds=3))
+        await reconciler.terminate()
+    await spacelift.aclose()
+
+    assert [req.run_id for req in engine.planned] == [lost.id]
+
+
+async def _reconciled_after(handle: WorkflowHandle[Any, Any], rounds: int) -> bool:
+    events = (await handle.fetch_history()).events
+    done = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+    return sum(event.event_type == done for event in events) >= rounds
