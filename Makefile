@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench format clean schema
+.PHONY: run test soak lint bench format clean schema
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The fault simulation (tests/simulation) with fresh seeds for SOAK_MINUTES; failures print
+# the seed and the command that replays it.
+SOAK_MINUTES ?= 60
+soak: $(STAMP)
+	STACKCHAIN_SIM_MINUTES=$(SOAK_MINUTES) $(BIN)/pytest tests/simulation -k soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,7 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from spacelift.models import RunState
@@ -105,7 +109,12 @@ class Operators:
                 handle.execute_update(DependencyChainWorkflow.approve, ApproveRequest(stack)),
                 OPERATOR_CALL_SECONDS,
             )
-        except (RPCError, WorkflowUpdateFailedError, TimeoutError):
+        except (
+            RPCError,
+            WorkflowUpdateFailedError,
+            WorkflowUpdateRPCTimeoutOrCancelledError,
+            TimeoutError,
+        ):
             return  # refused (nothing waits), ended, or the worker is down
 
     async def _start_manual(self, action: Action) -> None:

@@ -13,8 +13,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError
 
+from spacelift.models import RunState
 from spacelift.sandbox.runs import SimRun
-from temporal.inputs import CHAIN_WORKFLOW, RunUpdate, StartChainRequest
+from temporal.inputs import CHAIN_WORKFLOW, RunUpdate, StartChainRequest, lane_id
 from tests.simulation.scenario import ENGINE, Scenario
 
 QUERY_SECONDS = 5.0
@@ -63,6 +64,8 @@ class Evidence:
     restart_slack: float
     faults: list[tuple[str, str, str]] = field(default_factory=list)
     lost_webhooks: list[tuple[str, str]] = field(default_factory=list)
+    stale_lanes: dict[str, str] = field(default_factory=dict)
+    """Stack -> how its lane still follows a run that Spacelift says has ended."""
 
     def run(self, run_id: str | None) -> SimRun | None:
         return next((run for run in self.runs if run.id == run_id), None)
@@ -124,3 +127,29 @@ async def listed_chains(client: Client, task_queue: str) -> set[str]:
     """The chain ids Temporal's visibility lists on the task queue (it may lag a little)."""
     query = f"TaskQueue = '{task_queue}' AND WorkflowType = '{CHAIN_WORKFLOW}'"
     return {execution.id async for execution in client.list_workflows(query)}
+
+
+async def stale_lanes(client: Client, task_queue: str, runs: list[SimRun]) -> dict[str, str]:
+    """Lanes that follow a run as still going although Spacelift ended it (by ``current_run``).
+
+    Such a lane never triggers again: the next chain's request for the stack is stranded.
+    """
+    truth = {run.id: run for run in runs}
+    stale: dict[str, str] = {}
+    for stack in sorted({run.stack_id for run in runs}):
+        handle = client.get_workflow_handle(lane_id(task_queue, stack))
+        try:
+            current: dict[str, Any] | None = await asyncio.wait_for(
+                handle.query("current_run"), QUERY_SECONDS
+            )
+        except (RPCError, TimeoutError):
+            continue  # no lane (never needed), or it cannot answer now
+        run = truth.get(current["run_id"]) if current else None
+        believed = current["state"] if current else ""
+        if run is not None and run.is_terminal and not _ended(believed):
+            stale[stack] = f"follows {run.id} as {believed}, Spacelift: {run.state.value}"
+    return stale
+
+
+def _ended(state: str) -> bool:
+    return state in RunState.__members__ and RunState(state).is_terminal

@@ -28,7 +28,7 @@ from temporal import client as workflows
 from temporal.inputs import ChainInput, ChainStack, RunEvent, StartChainRequest, lane_id
 from temporal.worker import build_worker
 from tests.simulation.actions import Chains, Operators
-from tests.simulation.evidence import Evidence, collect_chain, listed_chains
+from tests.simulation.evidence import Evidence, collect_chain, listed_chains, stale_lanes
 from tests.simulation.invariants import chain_bound
 from tests.simulation.scenario import (
     ENGINE,
@@ -46,6 +46,8 @@ SETTLE_SECONDS = 10.0
 """How long the world may take to settle once the chains ended (stops, polls, retries)."""
 ROOT_GRACE_SECONDS = 10.0
 """How long after a person's run FINISHED its chain may take to appear."""
+LANE_GRACE_SECONDS = 6.0
+"""How long a lane may lag behind Spacelift once all is quiet: polls and their retries."""
 TICK = 0.05
 
 
@@ -234,7 +236,17 @@ class SeedRun:
             and self.scenario.dependents(run.stack_id)
         )
 
+    async def _stale_lanes(self) -> dict[str, str]:
+        """Lanes still behind Spacelift once it is quiet, after a few poll intervals' grace."""
+        deadline = self._loop.time() + LANE_GRACE_SECONDS
+        while stale := await stale_lanes(self.client, self.task_queue, self.world.all_runs()):
+            if self._loop.time() > deadline:
+                break
+            await asyncio.sleep(POLL_SECONDS)  # lanes learn by webhook or by their next poll
+        return stale
+
     async def _evidence(self) -> Evidence:
+        stale = await self._stale_lanes()
         listed = await listed_chains(self.client, self.task_queue)
         ids = set(self.chains.stacks) | listed
         ids |= {
@@ -254,6 +266,7 @@ class SeedRun:
             restart_slack=self._restart_slack(),
             faults=self.spacelift.faults.injected,
             lost_webhooks=self.webhooks.log.lost,
+            stale_lanes=stale,
         )
 
     async def _terminate_all(self) -> None:

@@ -60,7 +60,8 @@ def _docs(evidence: Evidence) -> list[tuple[str, ChainRecord, dict[str, Any]]]:
 
 
 def chains_end_within_bound(evidence: Evidence) -> list[Violation]:
-    """1. Every chain ends, within run_timeout plus a poll interval per attempt (and slack)."""
+    """1. Every chain ends, within run_timeout plus a poll interval per attempt (and slack), and
+    no lane is left following a run Spacelift ended (it would strand the stack's next chain)."""
     found = []
     for chain_id, record in sorted(evidence.chains.items()):
         name = "1 chain ends within its bound"
@@ -74,6 +75,11 @@ def chains_end_within_bound(evidence: Evidence) -> list[Violation]:
             found.append(Violation(name, f"{chain_id} stalled past {bound:.0f}s: {waiting}"))
         elif (took := _seconds(doc)) > bound:
             found.append(Violation(name, f"{chain_id} took {took:.1f}s, bound {bound:.1f}s"))
+    stranded = "1 chain ends within its bound (no stack stranded)"
+    found += [
+        Violation(stranded, f"lane of {stack} {view}: the stack's next request would wait for ever")
+        for stack, view in sorted(evidence.stale_lanes.items())
+    ]
     return found
 
 

@@ -27,7 +27,7 @@ from tests.simulation.scenario import draw
 
 REPLAY = "STACKCHAIN_SIM_SEED={seed} .venv/bin/pytest tests/simulation -k replay"
 DEFAULT_SEEDS = 200
-DEFAULT_CONCURRENCY = 10
+DEFAULT_CONCURRENCY = 16
 
 
 @dataclass
