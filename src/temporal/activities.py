@@ -256,7 +256,7 @@ class SpaceliftActivities:
 class LaneActivities:
     """Activities that start or signal workflows, and check roots against Spacelift."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the worker's settings, each named
         self,
         client: Client,
         *,
@@ -267,6 +267,7 @@ class LaneActivities:
         event_max_age: timedelta = workflows.EVENT_MAX_AGE,
         reconcile_interval: timedelta = RECONCILE_INTERVAL,
         root_stacks: RootStacks = list,
+        identity: str | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -276,6 +277,7 @@ class LaneActivities:
         self._event_max_age = event_max_age
         self._reconcile_interval = reconcile_interval
         self._root_stacks = root_stacks
+        self._identity = identity
 
     @activity.defn
     async def request_runs(self, req: LaneSignals) -> None:
@@ -328,6 +330,8 @@ class LaneActivities:
     def _not_a_root(self, run: Run) -> str | None:
         if run.type is not RunType.TRACKED:
             return f"a {run.type} run"
+        if self._identity is not None and run.triggered_by == self._identity:
+            return "stackchain triggered it"
         if run.state != runstates.FINISHED:
             return f"the run is {run.state}, not FINISHED"
         if run.updated_at < datetime.now(UTC) - self._event_max_age:
@@ -343,16 +347,20 @@ class LaneActivities:
         """
         stacks = await asyncio.to_thread(self._root_stacks)
         fresh_since = datetime.now(UTC) - self._event_max_age
-        async with _activity_scope():
-            for stack_id in stacks:
-                finished = [
-                    run
-                    for run in await self._api.list_runs(stack_id)
-                    if run.type is RunType.TRACKED
-                    and run.state == runstates.FINISHED
-                    and run.updated_at >= fresh_since
-                ]
-                await self._hand_over(stack_id, finished)
+        for stack_id in stacks:  # one stack Spacelift will not show must not blind the rest
+            try:
+                runs = await self._api.list_runs(stack_id)
+            except SpaceliftError as error:
+                activity.logger.warning("could not list the runs of %s: %s", stack_id, error)
+                continue
+            finished = [
+                run
+                for run in runs
+                if run.type is RunType.TRACKED
+                and run.state == runstates.FINISHED
+                and run.updated_at >= fresh_since
+            ]
+            await self._hand_over(stack_id, finished)
         return self._reconcile_interval.total_seconds()
 
     async def _hand_over(self, stack_id: str, runs: list[Run]) -> None:

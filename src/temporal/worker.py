@@ -55,6 +55,7 @@ def build_worker(  # noqa: PLR0913 - the engine's settings, each named
         event_max_age=event_max_age,
         reconcile_interval=reconcile_interval,
         root_stacks=root_stacks,
+        identity=identity,
     )
     return Worker(
         client,

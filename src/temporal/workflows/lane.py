@@ -50,8 +50,6 @@ with workflow.unsafe.imports_passed_through():
 
 REMEMBERED = 200
 """How many served request keys a lane remembers (run ids are remembered by age)."""
-KNOWN_FOR_ADOPTION = 20
-"""The lane's newest run ids a trigger is told about: adoption only looks minutes back."""
 CONTINUE_AS_NEW_AFTER_EVENTS = 4_000
 IDLE_LANES_CANCEL_POLLING = "idle-lanes-cancel-polling"
 """Patch: a lane cancels its poll timer once no chain waits on a running run (histories from
@@ -213,9 +211,15 @@ class StackLaneWorkflow:
         handle.add_done_callback(self._chain_started)
 
     def _chain_started(self, handle: workflow.ActivityHandle[str | None]) -> None:
+        """A root's chain started, or the run was no root.
+
+        If starting failed, the root is forgotten, so a redelivery or the reconciler hands it
+        over again.
+        """
         req = self._starting.pop(handle, None)
         if req is not None and not handle.cancelled() and handle.exception() is not None:
             workflow.logger.warning("no chain from run %s: %s", req.run_id, handle.exception())
+            self._roots.pop(req.run_id, None)
 
     def _is_root(self, event: RunEvent) -> bool:
         """A fresh tracked run that FINISHED, not created by stackchain, seen for the first time."""
@@ -437,7 +441,7 @@ class StackLaneWorkflow:
                 TriggerRequest(
                     self._stack,
                     started,
-                    list(self._own)[-KNOWN_FOR_ADOPTION:],
+                    list(self._own),
                     self._failed_trigger_since,
                     self._identity,
                 ),
