@@ -30,6 +30,10 @@ UNCHANGED = "no upstream run in this chain changed resources"
 REMEMBER_CHANGES = "chain-remembers-changes-across-attempts"
 """Patch: a retried stack keeps that an earlier attempt changed resources (``on_change``)."""
 
+RELEASE_UNWANTED = "chain-releases-runs-it-no-longer-wants"
+"""Patch: a run update for a request the chain no longer has is answered with a release (before,
+it was ignored, and a run that then waited in UNCONFIRMED kept its lane waiting for ever)."""
+
 Patched = Callable[[str], bool]
 """``workflow.patched`` where the chain runs in a workflow; always True elsewhere."""
 
@@ -142,10 +146,14 @@ class ChainState:
     def apply_update(self, update: RunUpdate, now: datetime) -> None:
         """A lane reports on the run serving one of our requests."""
         progress = self.progress.get(update.stack_id)
-        if progress is None or progress.state not in IN_FLIGHT:
+        wanted = (
+            progress is not None
+            and progress.state in IN_FLIGHT
+            and update.key == self.key(update.stack_id)
+        )
+        if progress is None or not wanted:
+            self._release_unwanted(update)
             return
-        if update.key != self.key(update.stack_id):
-            return  # about an earlier attempt
         if update.error is not None:
             self._attempt_failed(
                 update.stack_id, f"trigger failed: {update.error}", now, retry=True
@@ -157,6 +165,17 @@ class ChainState:
         progress.state_version = update.state_version
         progress.has_changes = update.has_changes
         self._follow_run(update.stack_id, update.state, now)
+
+    def _release_unwanted(self, update: RunUpdate) -> None:
+        """Tell the lane the chain no longer has the request a run serves.
+
+        An earlier attempt, a stack that ended, a canceled chain: so a run nobody needs is
+        stopped rather than left waiting (in UNCONFIRMED, for ever).
+        """
+        if update.run_id is None or runstates.is_terminal(update.state):
+            return
+        if self._patched(RELEASE_UNWANTED):
+            self.effects.releases.append((update.stack_id, update.key))
 
     def _follow_run(self, stack_id: str, run_state: str, now: datetime) -> None:
         progress = self.progress[stack_id]

@@ -14,7 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from temporal import client as workflows
-from temporal.inputs import Confirm, RunEvent, StackPolicy, Trigger, lane_id
+from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy, Trigger, lane_id
 from temporal.worker import build_worker
 from temporal.workflows import lane
 from tests.integration.conftest import (
@@ -345,3 +345,26 @@ async def _reconciled_after(handle: WorkflowHandle[Any, Any], rounds: int) -> bo
     events = (await handle.fetch_history()).events
     done = EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
     return sum(event.event_type == done for event in events) >= rounds
+
+
+async def test_a_run_for_a_request_the_chain_no_longer_has_is_released(engine: Engine) -> None:
+    """Found by the simulation (seed 45): a request reaches the lane after its chain stopped
+    wanting it (here: an attempt the chain never made). The run it gets is told to the chain,
+    which releases it, so it is discarded rather than left UNCONFIRMED for ever."""
+    engine.spacelift.outcomes = {"a": ["HANG"], "b": ["UNCONFIRMED"]}
+    handle = await engine.start(graph_input("root", {"a": ["root"]}))
+    await eventually(lambda: _is(handle, "a", "running"))
+    stale = RunRequest(chain_id=handle.id, key=f"{handle.id}/b/7", not_before=datetime.now(UTC))
+    await workflows.signal_lane(
+        engine.client,
+        task_queue=engine.task_queue,
+        stack_id="b",
+        poll_interval=engine.poll_interval,
+        signal="request_run",
+        arg=stale,
+    )
+
+    run = await asyncio.wait_for(engine.spacelift.wait_for_run("b"), 15)
+    assert await _ended(run) == "DISCARDED"
+    await handle.signal("cancel")
+    assert (await asyncio.wait_for(handle.result(), 15))["status"] == "canceled"
