@@ -53,6 +53,14 @@ class BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.endpoint!r})"
 
+    def has_spare_capacity(self) -> bool:
+        """Whether half the rate limit's burst is free: a call now would not wait.
+
+        Background work (stackchain's reconciler) reads only then, so it never delays calls
+        that chains are waiting on.
+        """
+        return self._transport.has_capacity(share=0.5)
+
     async def __aenter__(self) -> Self:
         await self._transport.connect()
         return self

@@ -168,12 +168,17 @@ class GraphQLTransport:
             raise ValueError(msg)
         # A bucket of `burst` that drains at `requests_per_second`: `burst` may go at once.
         self.limiter = AsyncLimiter(burst, burst / requests_per_second)
+        self._burst = burst
         http = HTTPXAsyncTransport(
             url, timeout=timeout, transport=transport, event_hooks={"response": [_check_status]}
         )
         self._client = Client(transport=http, execute_timeout=timeout)
         self._session: AsyncClientSession | None = None
         self._lock = asyncio.Lock()
+
+    def has_capacity(self, *, share: float) -> bool:
+        """Whether ``share`` of the burst could go now without waiting."""
+        return bool(self.limiter.has_capacity(max(1.0, self._burst * share)))
 
     async def connect(self) -> AsyncClientSession:
         """The connected gql session, connecting it on first use."""

@@ -6,7 +6,7 @@ into retryable and not. Permanent Spacelift errors become non-retryable ``Applic
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -74,6 +74,9 @@ class RunsApi(Protocol):
     async def cancel_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:
         """Cancel a queued run."""
 
+    def has_spare_capacity(self) -> bool:
+        """Whether a call now would not wait behind others (background work waits for it)."""
+
 
 StopCall = Callable[..., Awaitable[Run]]
 """``cancel_run``, ``discard_run`` or ``stop_run`` of :class:`RunsApi`."""
@@ -85,9 +88,9 @@ RootStacks = Callable[[], list[str]]
 RECONCILE_INTERVAL = timedelta(minutes=5)
 RECONCILE_PACE = 1.0
 """Seconds between two stacks' reads in a reconcile round (at most; less when a round would
-not fit in ``RECONCILE_ROUND`` or half the interval): the round uses a small share of the
-client's rate limit, so chains' own calls never queue behind it (a 200-stack round at full
-speed held every trigger back for 20 s)."""
+not fit in ``RECONCILE_ROUND`` or half the interval). A round also reads only while the
+Spacelift client has spare capacity: chains' own calls never queue behind it (a 200-stack round
+at full speed held every trigger back for 20 s)."""
 RECONCILE_ROUND = 180.0
 """Seconds a round's pauses may add up to: well inside one activity call's limit."""
 
@@ -285,6 +288,7 @@ class LaneActivities:
         self._reconcile_interval = reconcile_interval
         self._root_stacks = root_stacks
         self._identity = identity
+        self._cursor = 0
 
     @activity.defn
     async def request_runs(self, req: LaneSignals) -> None:
@@ -356,23 +360,38 @@ class LaneActivities:
         fresh_since = datetime.now(UTC) - self._event_max_age
         budget = min(RECONCILE_ROUND, self._reconcile_interval.total_seconds() / 2)
         pause = min(RECONCILE_PACE, budget / max(len(stacks), 1))
-        for index, stack_id in enumerate(stacks):
-            if index:
-                await asyncio.sleep(pause)
-            try:  # one stack Spacelift will not show must not blind the rest
-                runs = await self._api.list_runs(stack_id)
-            except SpaceliftError as error:
-                activity.logger.warning("could not list the runs of %s: %s", stack_id, error)
-                continue
-            finished = [
-                run
-                for run in runs
-                if run.type is RunType.TRACKED
-                and run.state == runstates.FINISHED
-                and run.updated_at >= fresh_since
-            ]
-            await self._hand_over(stack_id, finished)
+        clock = asyncio.get_running_loop().time
+        ends = clock() + budget
+        for stack_id in self._round(stacks):
+            while not self._api.has_spare_capacity() and clock() < ends:  # noqa: ASYNC110 - the limiter has no event to wait on
+                await asyncio.sleep(pause)  # chains' calls go first
+            if clock() >= ends:
+                break  # the next round starts where this one stopped
+            await self._reconcile_stack(stack_id, fresh_since)
+            await asyncio.sleep(pause)
         return self._reconcile_interval.total_seconds()
+
+    def _round(self, stacks: list[str]) -> Iterator[str]:
+        """The stacks from where the last round stopped, each once; remembers where it is."""
+        start = self._cursor % len(stacks) if stacks else 0
+        for stack_id in stacks[start:] + stacks[:start]:
+            yield stack_id
+            self._cursor = stacks.index(stack_id) + 1
+
+    async def _reconcile_stack(self, stack_id: str, fresh_since: datetime) -> None:
+        try:  # one stack Spacelift will not show must not blind the rest
+            runs = await self._api.list_runs(stack_id)
+        except SpaceliftError as error:
+            activity.logger.warning("could not list the runs of %s: %s", stack_id, error)
+            return
+        finished = [
+            run
+            for run in runs
+            if run.type is RunType.TRACKED
+            and run.state == runstates.FINISHED
+            and run.updated_at >= fresh_since
+        ]
+        await self._hand_over(stack_id, finished)
 
     async def _hand_over(self, stack_id: str, runs: list[Run]) -> None:
         if not runs:

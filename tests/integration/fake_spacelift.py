@@ -228,6 +228,10 @@ class FakeSpacelift:
     async def cancel_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002
         return self._end(stack_id, run_id, "cancel", {"QUEUED", "READY"})
 
+    def has_spare_capacity(self) -> bool:
+        """The fake has no rate limit."""
+        return True
+
     async def wait_for_run(self, stack_id: str, index: int = 0) -> FakeRun:
         """The stack's ``index``-th run, once it exists."""
         while len(self.runs_of(stack_id)) <= index:

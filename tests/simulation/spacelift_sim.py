@@ -130,6 +130,10 @@ class SimSpacelift:
         """``runCancel``."""
         return self._act("cancel", stack_id, run_id, note)
 
+    def has_spare_capacity(self) -> bool:
+        """The simulation has no rate limit."""
+        return True
+
     def _act(self, verb: str, stack_id: str, run_id: str, note: str | None) -> Run:
         action = getattr(self.world, verb)
         run: SimRun = self._call(

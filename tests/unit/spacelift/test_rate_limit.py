@@ -69,3 +69,23 @@ async def test_burst_goes_at_once_then_the_rate_holds(
     await settle(lambda: sent() == 25, "the rest after 0.5 s in all")
     await asyncio.gather(*tasks)
     await client.aclose()
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_spare_capacity_is_half_the_burst_free(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Background work may read while half the bucket is free, and not once it is used up."""
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "time", lambda: 1000.0)  # no time passes: nothing drains
+    api.on("Spaces", {"spaces": []})
+    client = SpaceliftClient(ENDPOINT, api_token=API_TOKEN, requests_per_second=10, burst=4)
+    assert client.has_spare_capacity()
+
+    await client.list_spaces()
+    await client.list_spaces()
+    assert client.has_spare_capacity()  # 2 of 4 left
+
+    await client.list_spaces()
+    assert not client.has_spare_capacity()  # 1 of 4 left
+    await client.aclose()
