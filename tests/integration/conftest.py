@@ -15,7 +15,14 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from temporal import client as workflows
-from temporal.inputs import ChainInput, ChainStack, RunEvent, StackPolicy, StartChainRequest
+from temporal.inputs import (
+    ChainInput,
+    ChainStack,
+    RunEvent,
+    RunRequest,
+    StackPolicy,
+    StartChainRequest,
+)
 from temporal.worker import build_worker
 from tests.conftest import free_port
 from tests.integration.fake_spacelift import IDENTITY, FakeSpacelift
@@ -68,6 +75,17 @@ class Engine:
         plan = self.plans.get(req.stack_id)
         return None if plan is None else replace(plan, root_run_id=req.run_id)
 
+    async def request(self, stack_id: str, request: RunRequest) -> None:
+        """What a chain's request_runs activity does: signal-with-start the stack's lane."""
+        await workflows.signal_lane(
+            self.client,
+            task_queue=self.task_queue,
+            stack_id=stack_id,
+            poll_interval=self.poll_interval,
+            signal="request_run",
+            arg=request,
+        )
+
     async def start(self, req: ChainInput) -> WorkflowHandle[Any, Any]:
         chain_id = workflows.manual_chain_id(req.root_stack, uuid.uuid4().hex[:8])
         return await workflows.start_chain(
@@ -90,6 +108,44 @@ def engine_worker(engine: Engine) -> Worker:
         poll_interval=engine.poll_interval,
         identity=IDENTITY,
     )
+
+
+RECONCILING_POLL = timedelta(milliseconds=300)
+
+
+@asynccontextmanager
+async def reconciling_engine(
+    client: Client,
+    *,
+    root_stacks: list[str],
+    event_max_age: timedelta = timedelta(hours=6),
+) -> AsyncIterator[Engine]:
+    """An engine whose worker also runs the reconciler, every 0.3 s, over ``root_stacks``."""
+    spacelift = FakeSpacelift()
+    engine = Engine(client, spacelift, f"test-{uuid.uuid4().hex[:12]}", RECONCILING_POLL)
+    worker = build_worker(
+        client,
+        task_queue=engine.task_queue,
+        spacelift=spacelift,
+        planner=engine.planner,
+        poll_interval=RECONCILING_POLL,
+        event_max_age=event_max_age,
+        reconcile_interval=timedelta(milliseconds=300),
+        root_stacks=lambda: list(root_stacks),
+        identity=IDENTITY,
+    )
+    spacelift.sink = engine.deliver
+    try:
+        async with worker:
+            await workflows.ensure_reconciler(client, task_queue=engine.task_queue)
+            try:
+                yield engine
+            finally:
+                await client.get_workflow_handle(
+                    workflows.reconciler_id(engine.task_queue)
+                ).terminate()
+    finally:
+        await spacelift.aclose()
 
 
 class EngineFactory(Protocol):

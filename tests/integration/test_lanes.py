@@ -196,14 +196,7 @@ async def test_a_run_whose_chain_is_gone_is_stopped(engine: Engine) -> None:
     """A run no chain can hear about any more (its chain ended) is stopped, not left running."""
     engine.spacelift.outcomes["database"] = ["HANG"]
     request = RunRequest(chain_id="chain-that-ended", key="gone/database/1", not_before=_now())
-    await workflows.signal_lane(
-        engine.client,
-        task_queue=engine.task_queue,
-        stack_id="database",
-        poll_interval=engine.poll_interval,
-        signal="request_run",
-        arg=request,
-    )
+    await engine.request("database", request)
     run = await asyncio.wait_for(engine.spacelift.wait_for_run("database"), 15)
     await asyncio.wait_for(run.done.wait(), 15)
 

@@ -5,9 +5,6 @@ Spacelift, and fails on the engine as it is (1292b6d).
 """
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,47 +15,16 @@ from temporalio.service import RPCError
 from spacelift import Run, StackNotFoundError
 from temporal import client as workflows
 from temporal.inputs import StackPolicy
-from temporal.worker import build_worker
-from tests.integration.conftest import Engine, eventually, graph_input, workflow_exists
-from tests.integration.fake_spacelift import IDENTITY, FakeSpacelift
+from tests.integration.conftest import (
+    Engine,
+    eventually,
+    graph_input,
+    reconciling_engine,
+    workflow_exists,
+)
 
 GRAPH = {"database": ["network"]}
 POLL = timedelta(milliseconds=300)
-
-
-@asynccontextmanager
-async def reconciling_engine(
-    client: Client,
-    *,
-    root_stacks: list[str],
-    event_max_age: timedelta = timedelta(hours=6),
-) -> AsyncIterator[Engine]:
-    """An engine whose worker also runs the reconciler, every 0.3 s, over ``root_stacks``."""
-    spacelift = FakeSpacelift()
-    engine = Engine(client, spacelift, f"test-{uuid.uuid4().hex[:12]}", POLL)
-    worker = build_worker(
-        client,
-        task_queue=engine.task_queue,
-        spacelift=spacelift,
-        planner=engine.planner,
-        poll_interval=POLL,
-        event_max_age=event_max_age,
-        reconcile_interval=timedelta(milliseconds=300),
-        root_stacks=lambda: list(root_stacks),
-        identity=IDENTITY,
-    )
-    spacelift.sink = engine.deliver
-    try:
-        async with worker:
-            await workflows.ensure_reconciler(client, task_queue=engine.task_queue)
-            try:
-                yield engine
-            finally:
-                await client.get_workflow_handle(
-                    workflows.reconciler_id(engine.task_queue)
-                ).terminate()
-    finally:
-        await spacelift.aclose()
 
 
 def _chain_of(engine: Engine, stack_id: str, run_id: str) -> WorkflowHandle[Any, Any]:

@@ -4,7 +4,6 @@ Each names its bug by number; each failed on the engine before the fix (356d629)
 """
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,17 +14,17 @@ from temporalio.client import Client, WorkflowHandle
 
 from temporal import client as workflows
 from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy, Trigger, lane_id
-from temporal.worker import build_worker
 from temporal.workflows import lane
 from tests.integration.conftest import (
     Engine,
     EngineFactory,
     eventually,
     graph_input,
+    reconciling_engine,
     stack_state,
     workflow_exists,
 )
-from tests.integration.fake_spacelift import IDENTITY, FakeRun, FakeSpacelift
+from tests.integration.fake_spacelift import FakeRun
 
 GRAPH = {"database": ["network"]}
 ONE_RETRY = StackPolicy(retries=1, retry_backoff_seconds=0.001)
@@ -311,32 +310,16 @@ async def test_a_root_whose_webhook_was_lost_is_found_by_the_reconciler(
     temporal_client: Client,
 ) -> None:
     """A person's run FINISHED and its webhook never came: the reconciler finds it in Spacelift
-    and starts its chain, once; a run of stackchain's own and a stale one start nothing."""
-    spacelift = FakeSpacelift()
-    engine = Engine(temporal_client, spacelift, f"test-{uuid.uuid4().hex[:12]}", POLL)
-    engine.plans["database"] = graph_input("database", {"app": ["database"]})
-    lost = spacelift.person_run("database")
-    spacelift.person_run("database", age=7 * 3600)
-    worker = build_worker(
-        temporal_client,
-        task_queue=engine.task_queue,
-        spacelift=spacelift,
-        planner=engine.planner,
-        poll_interval=POLL,
-        reconcile_interval=timedelta(milliseconds=500),
-        root_stacks=lambda: ["database"],
-        identity=IDENTITY,
-    )
-    spacelift.sink = engine.deliver
-    async with worker:
+    and starts its chain, once; a stale one starts nothing."""
+    async with reconciling_engine(temporal_client, root_stacks=["database"]) as engine:
+        engine.plans["database"] = graph_input("database", {"app": ["database"]})
+        lost = engine.spacelift.person_run("database")
+        engine.spacelift.person_run("database", age=7 * 3600)
         chain = temporal_client.get_workflow_handle(workflows.root_chain_id("database", lost.id))
-        await workflows.ensure_reconciler(temporal_client, task_queue=engine.task_queue)
         await eventually(lambda: workflow_exists(chain))
         assert (await asyncio.wait_for(chain.result(), 15))["status"] == "succeeded"
         reconciler = temporal_client.get_workflow_handle(workflows.reconciler_id(engine.task_queue))
         await eventually(lambda: _reconciled_after(reconciler, rounds=3))
-        await reconciler.terminate()
-    await spacelift.aclose()
 
     assert [req.run_id for req in engine.planned] == [lost.id]
 
@@ -355,14 +338,7 @@ async def test_a_run_for_a_request_the_chain_no_longer_has_is_released(engine: E
     handle = await engine.start(graph_input("root", {"a": ["root"]}))
     await eventually(lambda: _is(handle, "a", "running"))
     stale = RunRequest(chain_id=handle.id, key=f"{handle.id}/b/7", not_before=datetime.now(UTC))
-    await workflows.signal_lane(
-        engine.client,
-        task_queue=engine.task_queue,
-        stack_id="b",
-        poll_interval=engine.poll_interval,
-        signal="request_run",
-        arg=stale,
-    )
+    await engine.request("b", stale)
 
     run = await asyncio.wait_for(engine.spacelift.wait_for_run("b"), 15)
     assert await _ended(run) == "DISCARDED"
