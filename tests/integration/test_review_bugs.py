@@ -4,17 +4,28 @@ Each names its bug by number; each failed on the engine before the fix (356d629)
 """
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateStage
 
 from temporal import client as workflows
-from temporal.inputs import Confirm, RunEvent, RunRequest, StackPolicy, Trigger, lane_id
-from temporal.workflows import lane
+from temporal.inputs import (
+    Confirm,
+    RunEvent,
+    RunRequest,
+    RunUpdate,
+    StackPolicy,
+    Trigger,
+    lane_id,
+)
+from temporal.workflows import chain, lane
+from temporal.workflows.chain import DependencyChainWorkflow
 from tests.integration.conftest import (
     Engine,
     EngineFactory,
@@ -344,3 +355,76 @@ async def test_a_run_for_a_request_the_chain_no_longer_has_is_released(engine: E
     assert await _ended(run) == "DISCARDED"
     await handle.signal("cancel")
     assert (await asyncio.wait_for(handle.result(), 15))["status"] == "canceled"
+
+
+@pytest.fixture
+def approvals_held() -> Iterator[list[bool]]:
+    """The chain's approve handler waits, before it signals the lane, until the test lets it.
+
+    The workflow module is passed through the workflow sandbox, so the patched method is the
+    one the in-process worker runs. Set the flag, then send the chain any signal to wake it.
+    """
+    held = [True]
+    tell_lane = DependencyChainWorkflow._tell_lane
+
+    async def held_tell_lane(
+        self: DependencyChainWorkflow, stack: str, signal: str, arg: Any
+    ) -> None:
+        if signal == "confirm_run":
+            await workflow.wait_condition(lambda: not held[0])
+        await tell_lane(self, stack, signal, arg)
+
+    DependencyChainWorkflow._tell_lane = held_tell_lane  # type: ignore[method-assign,assignment]
+    yield held
+    DependencyChainWorkflow._tell_lane = tell_lane  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def chains_roll_over_often() -> Iterator[None]:
+    """Chains continue as new whenever they have no news (the engine's module constant)."""
+    saved = chain.CONTINUE_AS_NEW_AFTER_EVENTS
+    chain.CONTINUE_AS_NEW_AFTER_EVENTS = 1
+    yield
+    chain.CONTINUE_AS_NEW_AFTER_EVENTS = saved
+
+
+@pytest.mark.usefixtures("chains_roll_over_often")
+async def test_6_news_that_comes_while_the_chain_waits_to_roll_over_is_kept(
+    engine_factory: EngineFactory, approvals_held: list[bool]
+) -> None:
+    """Bug 6: an approval is still being carried out when the chain would continue as new, and
+    a run update arrives meanwhile (a's FINISHED, found by polling); the chain handles it
+    before rolling over instead of dropping it (a would then time out)."""
+    async with engine_factory(poll_interval=POLL) as engine:
+        engine.spacelift.outcomes = {"a": ["UNCONFIRMED"], "b": ["UNCONFIRMED"]}
+        engine.spacelift.drop_events = lambda e: e.stack_id == "a" and e.state == "FINISHED"
+        graph = {"a": ["root"], "b": ["root"]}
+        handle = await engine.start(graph_input("root", graph, run_timeout_seconds=15))
+        await eventually(lambda: _is(handle, "a", "awaiting_confirmation"))
+        await eventually(lambda: _is(handle, "b", "awaiting_confirmation"))
+        await handle.start_update(
+            "approve", {"stack_id": "b"}, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+
+        (run_a,) = engine.spacelift.runs_of("a")
+        await engine.spacelift.confirm_run("a", run_a.id)  # APPLYING wakes the chain, which waits
+        await eventually(lambda: _signalled(handle, "a", "FINISHED"))  # ... and FINISHED comes
+        approvals_held[0] = False
+        await handle.signal("run_update", RunUpdate("nudge", "none", None, "FINISHED"))
+        result = await asyncio.wait_for(handle.result(), 30)
+
+    assert result["stacks"]["a"]["state"] == "succeeded", result["stacks"]["a"]
+    assert result["status"] == "succeeded"
+
+
+async def _signalled(handle: WorkflowHandle[Any, Any], stack_id: str, state: str) -> bool:
+    """Whether the chain has been sent a run update of ``stack_id`` in ``state``."""
+    for event in (await handle.fetch_history()).events:
+        attributes = event.workflow_execution_signaled_event_attributes
+        if event.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+            continue
+        for payload in attributes.input.payloads:
+            update = json.loads(payload.data)
+            if update.get("stack_id") == stack_id and update.get("state") == state:
+                return True
+    return False
