@@ -180,7 +180,8 @@ class StackLaneWorkflow:
         if current is not None and event.run_id == current.run_id:
             if _is_newer(event, current):
                 await self._advance(current, event)
-        elif event.run_id in self._own:
+        elif event.run_id in self._own:  # remembered while events about it still come
+            self._remember(self._own, event.run_id)
             if event.run_id in self._stopping and runstates.is_terminal(event.state):
                 self._stopping.remove(event.run_id)
         elif self._is_root(event):
