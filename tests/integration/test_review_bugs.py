@@ -428,3 +428,26 @@ async def _signalled(handle: WorkflowHandle[Any, Any], stack_id: str, state: str
             if update.get("stack_id") == stack_id and update.get("state") == state:
                 return True
     return False
+
+
+async def test_a_late_request_is_not_served_a_run_the_lane_is_stopping(
+    engine_factory: EngineFactory,
+) -> None:
+    """Suspected: a request that reaches the lane late (made before the lane's current run was
+    triggered) while the lane is stopping that run is not handed the stopped run: it queues,
+    and gets a run of its own once the stopped one is over."""
+    async with engine_factory(poll_interval=POLL) as engine:
+        engine.spacelift.outcomes["database"] = ["HANG", "HANG"]
+        engine.spacelift.drop_events = lambda event: event.state == "STOPPED"
+        first = await engine.start(graph_input("network", GRAPH))
+        stopped = await asyncio.wait_for(engine.spacelift.wait_for_run("database"), 15)
+        await engine.spacelift.wait_for_state(stopped, "PLANNING")
+        await first.signal("cancel")
+        await asyncio.wait_for(first.result(), 15)
+        late = RunRequest(first.id, f"{first.id}/database/9", datetime(2020, 1, 1, tzinfo=UTC))
+        await engine.request("database", late)
+
+        second = await asyncio.wait_for(engine.spacelift.wait_for_run("database", 1), 15)
+
+    assert stopped.state == "STOPPED"
+    assert second.id != stopped.id
