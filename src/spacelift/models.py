@@ -63,8 +63,21 @@ class RunState(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        """Whether the run can no longer change state."""
+        """Whether the run can no longer change state (an unknown state: not as far as known)."""
         return self in _TERMINAL_STATES
+
+    @classmethod
+    def _missing_(cls, value: object) -> "RunState | None":
+        """Keep a state this client does not know as it is, never an error.
+
+        Spacelift's deprecated PENDING, or a state it adds later, counts as in progress.
+        """
+        if not isinstance(value, str) or not value:
+            return None
+        state = str.__new__(cls, value)
+        state._name_ = value
+        state._value_ = value
+        return state
 
 
 _TERMINAL_STATES = frozenset(

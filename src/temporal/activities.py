@@ -148,11 +148,9 @@ def _triggered(run: Run) -> TriggeredRun:
     )
 
 
-def _is_ours(run: Run, identity: str | None, known: set[str]) -> bool:
-    """A tracked run stackchain's identity made that the lane does not know (any, unknown)."""
-    if run.type is not RunType.TRACKED or run.id in known:
-        return False
-    return identity is None or run.triggered_by == identity
+def _is_ours(run: Run, identity: str, known: set[str]) -> bool:
+    """A tracked run stackchain's identity made that the lane does not know."""
+    return run.type is RunType.TRACKED and run.id not in known and run.triggered_by == identity
 
 
 class SpaceliftActivities:
@@ -166,27 +164,46 @@ class SpaceliftActivities:
         """
         self._api = api
         self._identity = identity
+        self._learnt: str | None = None
+
+    def _who(self, req_identity: str | None) -> str | None:
+        """Who triggers stackchain's runs: configured, else what the lane or worker learnt."""
+        return self._identity or req_identity or self._learnt
 
     @activity.defn
     async def trigger_run(self, req: TriggerRequest) -> TriggeredRun:
-        """Trigger a tracked run; on a retry of the call, adopt the run an earlier try made."""
-        since = req.adopt_since or (req.not_before if activity.info().attempt > 1 else None)
+        """Trigger a tracked run; on a retry of the call, adopt the run an earlier try made.
+
+        Only a run stackchain's identity triggered is adopted. While the identity is unknown
+        (a ready token, before any trigger answered), nothing is: a new run is made and the
+        answer says an earlier try was lost, so the lane finds and stops that try's run.
+        """
+        retried = activity.info().attempt > 1
+        since = req.adopt_since or (req.not_before if retried else None)
+        identity = self._who(req.identity)
         async with _activity_scope():
-            if since is not None:
+            if since is not None and identity is not None:
                 known = set(req.known_run_ids)
                 made = await self._runs_since(req.stack_id, since)
-                mine = [run for run in made if _is_ours(run, self._identity or req.identity, known)]
+                mine = [run for run in made if _is_ours(run, identity, known)]
                 if mine:
                     adopted = min(mine, key=lambda run: run.created_at)
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
                     return _triggered(adopted)
-            return _triggered(await self._api.trigger_run(req.stack_id))
+            run = await self._api.trigger_run(req.stack_id)
+        self._learnt = self._learnt or run.triggered_by
+        lost = since is not None and identity is None
+        return dataclasses.replace(_triggered(run), earlier_try_lost=lost)
 
     @activity.defn
     async def find_lost_runs(self, req: LostRunsRequest) -> list[RunEvent]:
         """The runs that trigger calls the lane gave up on created (to be stopped)."""
         if not req.lost:
             return []
+        identity = self._who(req.identity)
+        if identity is None:
+            msg = "stackchain's identity in Spacelift is not known yet: nothing can be told apart"
+            raise ApplicationError(msg, type="IdentityUnknown", non_retryable=True)
         known = set(req.known_run_ids)
         async with _activity_scope():
             since = min(lost.started for lost in req.lost)
@@ -194,7 +211,7 @@ class SpaceliftActivities:
         return [
             run_event(req.stack_id, run)
             for run in made
-            if _is_ours(run, self._identity or req.identity, known)
+            if _is_ours(run, identity, known)
             and any(
                 lost.started - CLOCK_SKEW <= run.created_at <= lost.ended + CLOCK_SKEW
                 for lost in req.lost

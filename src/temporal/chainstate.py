@@ -30,9 +30,11 @@ UNCHANGED = "no upstream run in this chain changed resources"
 REMEMBER_CHANGES = "chain-remembers-changes-across-attempts"
 """Patch: a retried stack keeps that an earlier attempt changed resources (``on_change``)."""
 
-RELEASE_UNWANTED = "chain-releases-runs-it-no-longer-wants"
+KEEPS_ITS_PROMISES = "chain-keeps-its-promises"
 """Patch: a run update for a request the chain no longer has is answered with a release (before,
-it was ignored, and a run that then waited in UNCONFIRMED kept its lane waiting for ever)."""
+it was ignored, and a run that then waited in UNCONFIRMED kept its lane waiting for ever); and
+``stop_chain`` also cancels stacks whose run has not started (queued in a lane or in Spacelift),
+where before it let them run."""
 
 Patched = Callable[[str], bool]
 """``workflow.patched`` where the chain runs in a workflow; always True elsewhere."""
@@ -174,7 +176,7 @@ class ChainState:
         """
         if update.run_id is None or runstates.is_terminal(update.state):
             return
-        if self._patched(RELEASE_UNWANTED):
+        if self._patched(KEEPS_ITS_PROMISES):
             self.effects.releases.append((update.stack_id, update.key))
 
     def _follow_run(self, stack_id: str, run_state: str, now: datetime) -> None:
@@ -261,12 +263,19 @@ class ChainState:
         progress.state = StackState.FAILED
         progress.reason = reason
         if policy.on_failure == OnFailure.STOP_CHAIN:
-            self.stopped = True
-            for other in self.progress.values():
-                if other.state == StackState.PENDING:
-                    other.state = StackState.CANCELED
-                    other.retry_at = None
-                    other.reason = f"chain stopped: {stack_id} failed"
+            self._stop(f"chain stopped: {stack_id} failed")
+
+    def _stop(self, reason: str) -> None:
+        """``stop_chain``: cancel what has not started; runs that started finish."""
+        self.stopped = True
+        for other_id, other in self.progress.items():
+            if other.state == StackState.TRIGGERED and self._patched(KEEPS_ITS_PROMISES):
+                self.effects.releases.append((other_id, self.key(other_id)))
+            elif other.state != StackState.PENDING:
+                continue
+            other.state = StackState.CANCELED
+            other.retry_at = None
+            other.reason = reason
 
     def _verdict(self, stack_id: str) -> tuple[StackState | None, str | None]:
         """``(None, None)`` to wait, ``(PENDING, None)`` to go, or a final state and reason."""

@@ -297,6 +297,9 @@ class TriggeredRun:
     state_version: int = 0
     has_changes: bool = False
     triggered_by: str | None = None
+    earlier_try_lost: bool = False
+    """An earlier try of this call may have made a run that could not be told apart (the
+    identity was unknown): the lane looks for it, as for a trigger it gave up on."""
 
 
 @dataclass(frozen=True)

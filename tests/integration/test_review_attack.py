@@ -1,7 +1,7 @@
 """A second review of the engine (after the fixes of issue 12): promises it still breaks.
 
 Each test is deterministic against the real Temporal dev server and the in-process fake
-Spacelift, and fails on the engine as it is (1292b6d).
+Spacelift; each failed on the engine at 1292b6d and passes since its fix.
 """
 
 import asyncio

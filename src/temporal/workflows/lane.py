@@ -248,7 +248,11 @@ class StackLaneWorkflow:
 
     async def _on_request(self, request: RunRequest) -> None:
         current = self._current
-        if request.key in self._served or any(q.key == request.key for q in self._queued):
+        known = request.key in self._served or any(q.key == request.key for q in self._queued)
+        failed = self._served.get(request.key) == ""
+        if known and failed and not workflow.patched(KEEPS_ITS_PROMISES):
+            known = False  # histories from before: a failed request's repeat was queued again
+        if known:
             served = self._served.get(request.key)
             if current is not None and served == current.run_id:
                 await self._notify(current, [request.key])  # a repeat: say again where it is
@@ -432,7 +436,8 @@ class StackLaneWorkflow:
         return bool(self._queued) and (run is None or runstates.is_terminal(run.state))
 
     async def _trigger(self) -> None:
-        if self._lost and not await self._search_lost_runs():
+        searched = not self._lost or await self._search_lost_runs()
+        if not searched and self._identity is not None:  # unknown: a new answer will tell
             await self._fail_queued("could not look for the run of a lost trigger call first")
             return
         started = workflow.now()
@@ -462,6 +467,10 @@ class StackLaneWorkflow:
             return
         self._failed_trigger_since = None
         self._identity = self._identity or triggered.triggered_by
+        if triggered.earlier_try_lost:
+            self._lost.append(LostTrigger(started, workflow.now()))
+        if self._lost:
+            self._search_at = workflow.now()  # the identity is known now: look at once
         queued, self._queued = self._queued, []
         run = LaneRun(
             run_id=triggered.run_id,
@@ -481,7 +490,10 @@ class StackLaneWorkflow:
         await self._notify(run, list(run.waiters))
 
     async def _fail_queued(self, reason: str) -> None:
+        """Tell the queued requests' chains the trigger failed; a repeat of one is ignored."""
         failed, self._queued = self._queued, []
+        for q in failed:
+            self._serve(q.key, "")
         await asyncio.gather(
             *(
                 self._tell(q.chain_id, RunUpdate(q.key, self._stack, None, "", error=reason))

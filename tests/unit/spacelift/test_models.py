@@ -83,10 +83,21 @@ def test_stack_without_a_required_field_names_it(payload: dict[str, Any], missin
         parse(Stack, payload, path="stack", operation="get_stack")
 
 
-def test_unknown_run_state_is_a_clear_error() -> None:
-    """A state this client does not know is UnexpectedResponseError naming the field."""
+@pytest.mark.parametrize("state", ["PENDING", "TELEPORTING"])
+def test_a_run_state_the_client_does_not_know_parses_and_counts_as_in_progress(
+    state: str,
+) -> None:
+    """Spacelift's deprecated PENDING, or a state it adds later, is never an error."""
+    run = parse(Run, run_payload(state=state), path="stack.run", operation="get_run")
+    assert run.state == state
+    assert not run.state.is_terminal
+    assert RunState.FINISHED.is_terminal  # the known states keep their meaning
+
+
+def test_an_empty_run_state_is_a_clear_error() -> None:
+    """An empty state is UnexpectedResponseError naming the field."""
     with pytest.raises(UnexpectedResponseError, match=r"'stack\.run\.state'"):
-        parse(Run, run_payload(state="TELEPORTING"), path="stack.run", operation="get_run")
+        parse(Run, run_payload(state=""), path="stack.run", operation="get_run")
 
 
 def test_run_state_terminality() -> None:
