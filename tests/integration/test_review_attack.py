@@ -1,4 +1,4 @@
-"""A second review of the engine (after the fixes of issue 12): promises it still breaks.
+"""A second review of the engine (after the first fixes of issue 12): the promises it broke.
 
 Each test is deterministic against the real Temporal dev server and the in-process fake
 Spacelift; each failed on the engine at 1292b6d and passes since its fix.

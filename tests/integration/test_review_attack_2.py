@@ -1,4 +1,4 @@
-"""A third review of the engine: promises it still breaks after test_review_bugs.py and
+"""A third review of the engine: the promises it broke after test_review_bugs.py and
 test_review_attack.py.
 
 Each test is deterministic against the real Temporal dev server and the in-process fake
