@@ -2,12 +2,16 @@
 
 Read from the server, not from the worker: ``describe`` and ``result`` of the chain, and the
 ``run_update`` signals in the histories of all its runs (followed back across continue-as-new).
-The updates tell which run served which attempt (request key ``chain/stack/attempt``).
+The updates tell which run served which attempt (request key ``chain/stack/attempt``). The same
+histories say when the chain asked for each attempt's run, when it asked for a run to be
+confirmed, when it let each go (its ``release_run`` signals to the lanes) and when an operator's
+``cancel`` reached it.
 """
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
@@ -15,7 +19,15 @@ from temporalio.service import RPCError
 
 from spacelift.models import RunState
 from spacelift.sandbox.runs import SimRun
-from temporal.inputs import CHAIN_WORKFLOW, RunUpdate, StartChainRequest, lane_id
+from temporal.inputs import (
+    CHAIN_WORKFLOW,
+    ConfirmRequest,
+    LaneSignals,
+    RunRelease,
+    RunUpdate,
+    StartChainRequest,
+    lane_id,
+)
 from tests.simulation.scenario import ENGINE, Scenario
 
 QUERY_SECONDS = 5.0
@@ -31,6 +43,15 @@ class ChainRecord:
     updates: list[RunUpdate] = field(default_factory=list)
     executions: int = 0
     problem: str | None = None
+    requested: dict[str, datetime] = field(default_factory=dict)
+    """Request key -> when the chain asked for the attempt's run (the request's ``not_before``)."""
+    released: dict[str, datetime] = field(default_factory=dict)
+    """Request key -> when the chain first told the lane it no longer needs the run (Temporal's
+    time of the ``release_run`` signal)."""
+    confirms: dict[str, datetime] = field(default_factory=dict)
+    """Run id -> when the chain first asked its lane to confirm it (``confirm_run``)."""
+    canceled_at: datetime | None = None
+    """When the first ``cancel`` signal reached the chain, if one did."""
 
     def attempt_runs(self, stack_id: str) -> dict[int, set[str]]:
         """Which runs the lanes reported for each of the stack's attempts."""
@@ -50,6 +71,15 @@ class Violation:
     evidence: str
 
 
+class InjectedFault(NamedTuple):
+    """A fault the seed put on one Spacelift call: when (sandbox clock), on what, and which."""
+
+    at: float
+    operation: str
+    stack_id: str
+    fault: str
+
+
 @dataclass
 class Evidence:
     """Everything one seed left behind."""
@@ -62,10 +92,12 @@ class Evidence:
     canceled: set[str]
     planned: list[StartChainRequest]
     restart_slack: float
-    faults: list[tuple[str, str, str]] = field(default_factory=list)
+    faults: list[InjectedFault] = field(default_factory=list)
     lost_webhooks: list[tuple[str, str]] = field(default_factory=list)
     stale_lanes: dict[str, str] = field(default_factory=dict)
     """Stack -> how its lane still follows a run that Spacelift says has ended."""
+    started_at: float = 0.0
+    """The sandbox clock (unix seconds) when the seed started: the planned actions' zero."""
 
     def run(self, run_id: str | None) -> SimRun | None:
         return next((run for run in self.runs if run.id == run_id), None)
@@ -93,28 +125,64 @@ async def collect_chain(client: Client, chain_id: str) -> ChainRecord:
             record.document = await handle.result()
         except WorkflowFailureError as error:
             record.problem = f"the chain workflow failed: {error.cause!r}"
-    record.updates, record.executions = await _updates(client, chain_id, description.run_id)
+    await _read_histories(client, record, description.run_id)
     return record
 
 
-async def _updates(
-    client: Client, chain_id: str, run_id: str | None
-) -> tuple[list[RunUpdate], int]:
-    """Every ``run_update`` of the chain, oldest run first, and how many runs it had."""
+async def _read_histories(client: Client, record: ChainRecord, run_id: str | None) -> None:
+    """Fill in the record from the histories of all the chain's runs (walking back from the
+    newest across continue-as-new; the updates come out oldest first)."""
     runs: list[list[RunUpdate]] = []
     while run_id:
-        history = await client.get_workflow_handle(chain_id, run_id=run_id).fetch_history()
+        history = await client.get_workflow_handle(record.chain_id, run_id=run_id).fetch_history()
         updates, run_id = [], None
         for event in history.events:
             run_id = _continued_from(event) or run_id
-            attrs = event.workflow_execution_signaled_event_attributes
-            if event.HasField("workflow_execution_signaled_event_attributes") and (
-                attrs.signal_name == "run_update"
-            ):
-                (update,) = await client.data_converter.decode(attrs.input.payloads, [RunUpdate])
+            if (update := await _run_update(client, event)) is not None:
                 updates.append(update)
+            await _note_moments(client, record, event)
         runs.insert(0, updates)
-    return [update for run in runs for update in run], len(runs)
+    record.updates = [update for run in runs for update in run]
+    record.executions = len(runs)
+
+
+async def _run_update(client: Client, event: HistoryEvent) -> RunUpdate | None:
+    attrs = event.workflow_execution_signaled_event_attributes
+    if not event.HasField("workflow_execution_signaled_event_attributes"):
+        return None
+    if attrs.signal_name != "run_update":
+        return None
+    decoded = await client.data_converter.decode(attrs.input.payloads, [RunUpdate])
+    update: RunUpdate = decoded[0]
+    return update
+
+
+async def _note_moments(client: Client, record: ChainRecord, event: HistoryEvent) -> None:
+    """When the chain asked for runs or confirmations, released runs, or was canceled (the
+    earliest moment of each wins)."""
+    at = event.event_time.ToDatetime(tzinfo=UTC)
+    decode = client.data_converter.decode
+    if event.HasField("workflow_execution_signaled_event_attributes"):
+        if event.workflow_execution_signaled_event_attributes.signal_name == "cancel":
+            record.canceled_at = min(record.canceled_at or at, at)
+    elif event.HasField("signal_external_workflow_execution_initiated_event_attributes"):
+        attrs = event.signal_external_workflow_execution_initiated_event_attributes
+        if attrs.signal_name == "release_run":
+            (release,) = await decode(attrs.input.payloads, [RunRelease])
+            _earliest(record.released, release.key, at)
+        elif attrs.signal_name == "confirm_run":
+            (confirm,) = await decode(attrs.input.payloads, [ConfirmRequest])
+            _earliest(record.confirms, confirm.run_id, at)
+    elif event.HasField("activity_task_scheduled_event_attributes"):
+        scheduled = event.activity_task_scheduled_event_attributes
+        if scheduled.activity_type.name == "request_runs":
+            (signals,) = await decode(scheduled.input.payloads, [LaneSignals])
+            for signal in signals.signals:
+                _earliest(record.requested, signal.request.key, signal.request.not_before)
+
+
+def _earliest(moments: dict[str, datetime], key: str, at: datetime) -> None:
+    moments[key] = min(moments.get(key, at), at)
 
 
 def _continued_from(event: HistoryEvent) -> str | None:

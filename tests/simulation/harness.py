@@ -62,11 +62,12 @@ class SeedRun:
         self.reconciles = hasattr(workflows, "ensure_reconciler")
         self.webhooks = Webhooks(scenario, self.tasks, may_lose_roots=self.reconciles)
         self.webhooks.deliver = self._deliver
-        self.world = World(_config(scenario), Clock(), self.tasks, self.webhooks.on_transition)
+        self.clock = Clock()
+        self.world = World(_config(scenario), self.clock, self.tasks, self.webhooks.on_transition)
         for stack, outcomes in scenario.outcomes.items():
             self.world.set_outcomes(stack, outcomes)
         rng = random.Random(f"{scenario.seed}:calls")  # noqa: S311
-        self.spacelift = SimSpacelift(self.world, CallFaults(scenario.calls, rng))
+        self.spacelift = SimSpacelift(self.world, CallFaults(scenario.calls, rng, self.clock.now))
         self.chains = Chains()
         self.planned: list[StartChainRequest] = []
         self.known_since: dict[str, float] = {}
@@ -159,6 +160,7 @@ class SeedRun:
     async def run(self) -> Evidence:
         """Play the scenario; the evidence once everything ended or ran out of time."""
         self._start = self._loop.time()
+        self._started_at = self.clock.now()  # the same moment on the clock runs are stamped by
         started = asyncio.Event()
         workers = asyncio.create_task(self._workers(started))
         try:
@@ -267,6 +269,7 @@ class SeedRun:
             faults=self.spacelift.faults.injected,
             lost_webhooks=self.webhooks.log.lost,
             stale_lanes=stale,
+            started_at=self._started_at,
         )
 
     async def _terminate_all(self) -> None:

@@ -16,13 +16,13 @@ from temporal.client import root_chain_id
 from tests.simulation.evidence import ChainRecord, Evidence, Violation
 from tests.simulation.policy_checks import check_chain
 from tests.simulation.scenario import ENGINE, PERSON, POLL_SECONDS, Scenario
+from tests.simulation.stop_checks import STOPPED_STATES, unneeded_runs_end_stopped
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 BASE_SLACK_SECONDS = 15.0
 """Temporal's own latency on a loaded two-core machine, on top of what the policies allow."""
-STOPPED_STATES = {RunState.STOPPED, RunState.CANCELED, RunState.DISCARDED}
 FINAL = {"succeeded", "failed", "skipped", "canceled"}
 
 
@@ -118,13 +118,16 @@ def one_run_per_attempt(evidence: Evidence) -> list[Violation]:
 
 
 def no_foreign_run_in_a_chain(evidence: Evidence) -> list[Violation]:
-    """3. A chain shows only runs the engine made, except its root, shown with the person's run."""
+    """3. A chain shows only runs the engine made, except its root, shown with the person's run;
+    every run it shows, or a lane reports to it, is a run of the stack it stands for."""
     name, found = "3 no one else's run is a chain's run", []
     for chain_id, record, doc in _docs(evidence):
         root = doc["root_stack"]
         runs_root = root in evidence.chain_stacks.get(chain_id, [])
+        found += _wrong_stack(name, evidence, f"{chain_id} root", root, doc["root_run_id"])
         for stack, progress in doc["stacks"].items():
             run = evidence.run(progress["run_id"])
+            found += _wrong_stack(name, evidence, f"{chain_id} {stack}", stack, progress["run_id"])
             if stack == root and not runs_root:
                 if progress["run_id"] != doc["root_run_id"]:
                     found.append(Violation(name, f"{chain_id}: root shown as {progress}"))
@@ -133,6 +136,11 @@ def no_foreign_run_in_a_chain(evidence: Evidence) -> list[Violation]:
                 found.append(Violation(name, text))
         for update in record.updates:
             run = evidence.run(update.run_id)
+            where = f"{chain_id}: lane reported for {update.key}"
+            key_stack = _key_stack(update.key)
+            if key_stack != update.stack_id:
+                found.append(Violation(name, f"{where}: an update of stack {update.stack_id}"))
+            found += _wrong_stack(name, evidence, where, key_stack, update.run_id)
             if run is not None and run.triggered_by != ENGINE:
                 who = run.triggered_by
                 text = f"{chain_id}: lane reported {who!r}'s run {run.id} for {update.key}"
@@ -140,16 +148,24 @@ def no_foreign_run_in_a_chain(evidence: Evidence) -> list[Violation]:
     return found
 
 
-def unneeded_runs_end_stopped(evidence: Evidence) -> list[Violation]:
-    """4. Once every chain has ended, no run the engine created is still going."""
-    name = "4 runs nobody waits on end stopped"
-    if any(doc["status"] == "running" for _, _, doc in _docs(evidence)):
-        return []  # judged by invariant 1; a running chain may still need its run
-    return [
-        Violation(name, f"{run.stack_id} run {run.id} left {run.state.value}")
-        for run in evidence.runs
-        if run.triggered_by == ENGINE and not run.is_terminal
-    ]
+def _key_stack(key: str) -> str:
+    """The stack of a request key ``chain/stack/attempt`` ('' when it has no such shape)."""
+    parts = key.rsplit("/", 2)
+    return parts[1] if len(parts) == 3 else ""
+
+
+def _wrong_stack(
+    name: str, evidence: Evidence, where: str, stack: str, run_id: str | None
+) -> list[Violation]:
+    """A run shown for ``stack`` that Spacelift does not have, or has as another stack's."""
+    if run_id is None:
+        return []
+    run = evidence.run(run_id)
+    if run is None:
+        return [Violation(name, f"{where}: run {run_id}, which Spacelift does not have")]
+    if run.stack_id != stack:
+        return [Violation(name, f"{where}: {run.stack_id}'s run {run.id} shown as {stack}'s")]
+    return []
 
 
 def final_states_agree_with_spacelift(evidence: Evidence) -> list[Violation]:

@@ -8,6 +8,7 @@ the call took effect) and lost trigger answers (the run exists, the caller hears
 """
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -16,6 +17,7 @@ from spacelift import GraphQLError, Run, RunNotFoundError, StackNotFoundError, T
 from spacelift.sandbox.runs import NotFoundError, SandboxError, SimRun
 from spacelift.sandbox.views import run_view
 from spacelift.sandbox.world import World
+from tests.simulation.evidence import InjectedFault
 from tests.simulation.scenario import ENGINE, CallOdds
 
 T = TypeVar("T")
@@ -36,8 +38,10 @@ class CallFaults:
 
     odds: CallOdds
     rng: random.Random
+    now: Callable[[], float] = time.time
+    """The sandbox clock, to stamp each injected fault."""
     in_a_row: dict[tuple[str, str], int] = field(default_factory=dict)
-    injected: list[tuple[str, str, str]] = field(default_factory=list)
+    injected: list[InjectedFault] = field(default_factory=list)
 
     def draw(self, operation: str, stack_id: str, *, mutates: bool) -> Fault:
         """``before`` (nothing happened), ``after`` (it happened, the answer is lost) or none."""
@@ -53,7 +57,7 @@ class CallFaults:
             fault = "none"
         self.in_a_row[key] = self.in_a_row.get(key, 0) + 1 if fault != "none" else 0
         if fault != "none":
-            self.injected.append((operation, stack_id, fault))
+            self.injected.append(InjectedFault(self.now(), operation, stack_id, fault))
         return fault
 
 

@@ -6,7 +6,8 @@ violation (the clean evidence with one thing broken) as exactly that invariant's
 
 The clean world: a person's run R1 of ``a`` FINISHED; its chain ``chain-a-R1`` ran ``b``
 (engine run E1) and then ``c`` (engine run E2, ``trigger: on_change``). Every run changed
-resources and FINISHED; the chain took 10 seconds.
+resources and FINISHED; the chain took 10 seconds. Times are seconds after T0, when the chain
+started (runs are stamped in unix seconds, chain documents in ISO 8601, as in a real seed).
 """
 
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from spacelift.sandbox.config import Delta, Outcome
 from spacelift.sandbox.runs import Commit, SimRun, Transition
 from temporal.chainstate import UNCHANGED
 from temporal.inputs import Confirm, RunUpdate, StackPolicy, StartChainRequest, Trigger
-from tests.simulation.evidence import ChainRecord, Evidence, Violation
+from tests.simulation.evidence import ChainRecord, Evidence, InjectedFault, Violation
 from tests.simulation.invariants import (
     chains_end_within_bound,
     check_all,
@@ -29,13 +30,14 @@ from tests.simulation.invariants import (
     fresh_roots_get_one_chain,
     no_foreign_run_in_a_chain,
     one_run_per_attempt,
-    unneeded_runs_end_stopped,
 )
-from tests.simulation.scenario import ENGINE, PERSON, CallOdds, Scenario, WebhookOdds
+from tests.simulation.scenario import ENGINE, PERSON, Action, CallOdds, Scenario, WebhookOdds
+from tests.simulation.stop_checks import unneeded_runs_end_stopped
 
 Doc = dict[str, Any]
 CHAIN = "chain-a-R1"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ZERO = T0.timestamp()
 POLICY = StackPolicy(retries=0, retry_backoff_seconds=0.1, confirm=Confirm.AUTO)
 SCENARIO = Scenario(
     seed=0,
@@ -68,6 +70,7 @@ def sim_run(
     changes: bool = True,
 ) -> SimRun:
     """A run created at ``at`` that is now in ``state`` (since ``ended``, or one second on)."""
+    at, ended = ZERO + at, None if ended is None else ZERO + ended
     run = SimRun(
         id=run_id,
         stack_id=stack,
@@ -300,19 +303,59 @@ def test_root_shown_with_another_run_than_its_root_run_is_caught() -> None:
     assert violation.evidence.startswith(f"{CHAIN}: root shown as ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="gap: no check compares a chain's run's stack with the stack it is shown for",
-)
 def test_another_stacks_run_shown_as_a_stacks_run_is_caught() -> None:
-    """A chain showing (and a lane reporting) b's engine run as c's run is reported."""
+    """A chain showing (and a lane reporting) b's engine run as c's run is reported, twice."""
     evidence = clean()
     evidence.runs.pop()  # c never ran
     doc(evidence)["stacks"]["c"]["run_id"] = "E1"
     evidence.chains[CHAIN].updates[-1] = update("c", 1, "E1")
 
-    assert check_all(evidence) != []
+    found = check_all(evidence)
+
+    assert [violation.invariant[0] for violation in found] == ["3", "3"]
+    assert [violation.evidence for violation in found] == [
+        f"{CHAIN} c: b's run E1 shown as c's",
+        f"{CHAIN}: lane reported for {CHAIN}/c/1: b's run E1 shown as c's",
+    ]
+
+
+def test_root_run_of_another_stack_is_caught() -> None:
+    """A chain from ``a`` whose root run is a person's run of ``b`` is reported."""
+    evidence = clean()
+    evidence.runs.insert(1, sim_run("P1", "b", by=PERSON, at=0.5))
+    doc(evidence)["root_run_id"] = "P1"
+    doc(evidence)["stacks"]["a"]["run_id"] = "P1"
+
+    found = {v.evidence for v in no_foreign_run_in_a_chain(evidence)}
+
+    assert found == {
+        f"{CHAIN} root: b's run P1 shown as a's",
+        f"{CHAIN} a: b's run P1 shown as a's",
+    }
+
+
+def test_run_spacelift_does_not_have_is_caught() -> None:
+    """A run id a chain shows that Spacelift has no run for is reported."""
+    evidence = clean()
+    doc(evidence)["stacks"]["c"]["run_id"] = "E7"
+
+    (violation,) = no_foreign_run_in_a_chain(evidence)
+
+    assert violation.invariant.startswith("3 ")
+    assert violation.evidence == f"{CHAIN} c: run E7, which Spacelift does not have"
+
+
+def test_update_under_another_stacks_key_is_caught() -> None:
+    """A lane's update that names one stack under another stack's request key is reported."""
+    evidence = clean()
+    evidence.chains[CHAIN].updates.append(RunUpdate(f"{CHAIN}/c/1", "b", "E1", "FINISHED"))
+
+    found = {v.evidence for v in no_foreign_run_in_a_chain(evidence)}
+
+    assert found == {
+        f"{CHAIN}: lane reported for {CHAIN}/c/1: an update of stack b",
+        f"{CHAIN}: lane reported for {CHAIN}/c/1: b's run E1 shown as c's",
+    }
 
 
 # --- 4. runs nobody waits on end stopped -----------------------------------------------------
@@ -341,17 +384,167 @@ def test_unfinished_runs_are_not_judged_while_a_chain_runs() -> None:
     assert unneeded_runs_end_stopped(evidence) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="gap: invariant 4 checks that unneeded engine runs ended, not that they ended stopped",
-)
 def test_engine_run_that_applied_after_its_chain_gave_up_is_caught() -> None:
     """A run the chain timed out on, left to go on and FINISH (apply), is reported."""
     evidence = _timed_out_on_c()
     swap_run(evidence, sim_run("E2", "c", at=4.0, ended=60.0))
 
-    assert check_all(evidence) != []
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("4 ")
+    assert violation.evidence == (
+        "c run E2 ended FINISHED 50.0s after the last chain let it go (grace 15.0s): "
+        "it was never stopped"
+    )
+
+
+def _applied(
+    evidence: Evidence, run_id: str, stack: str, at: float, applied: float, by: str = PERSON
+) -> None:
+    """``run_id`` waited in UNCONFIRMED from ``at`` + 1 s; ``by`` confirmed it at ``applied``."""
+    run = sim_run(run_id, stack, state=RunState.UNCONFIRMED, at=at)
+    run.record(RunState.APPLYING, ZERO + applied, username=by)
+    run.record(RunState.FINISHED, ZERO + applied + 0.1)
+    swap_run(evidence, run)
+
+
+def test_run_applying_after_its_release_signal_is_caught() -> None:
+    """The chain's own release of the attempt counts, even when the chain ended much later."""
+    evidence = _timed_out_on_c()
+    doc(evidence)["finished_at"] = (T0 + timedelta(seconds=20)).isoformat()
+    evidence.chains[CHAIN].released[f"{CHAIN}/c/1"] = T0 + timedelta(seconds=7)
+    _applied(evidence, "E2", "c", at=4.0, applied=25.0)
+
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("4 ")
+    assert violation.evidence.startswith("c run E2 entered APPLYING, then ended FINISHED 18.0s")
+
+
+def test_run_applying_after_its_attempt_timed_out_is_caught() -> None:
+    """A chain that never released its attempt still stopped needing the run at its time-out."""
+    evidence = _timed_out_on_c()
+    doc(evidence)["finished_at"] = (T0 + timedelta(seconds=20)).isoformat()
+    evidence.chains[CHAIN].requested[f"{CHAIN}/c/1"] = T0 + timedelta(seconds=4)  # times out at 7
+    _applied(evidence, "E2", "c", at=4.0, applied=25.0)
+
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("4 ")
+    assert "18.0s after the last chain let it go" in violation.evidence
+
+
+def test_run_applying_after_the_chain_was_canceled_is_caught() -> None:
+    """An operator's cancel lets every run of the chain go at once."""
+    evidence = _timed_out_on_c()
+    doc(evidence)["finished_at"] = (T0 + timedelta(seconds=20)).isoformat()
+    evidence.chains[CHAIN].canceled_at = T0 + timedelta(seconds=6)
+    _applied(evidence, "E2", "c", at=4.0, applied=25.0)
+
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("4 ")
+    assert "19.0s after the last chain let it go" in violation.evidence
+
+
+def test_run_that_applied_before_the_stop_could_land_is_clean() -> None:
+    """A run confirmed (by a person) within the grace after its chain let it go may finish."""
+    evidence = _timed_out_on_c()
+    _applied(evidence, "E2", "c", at=4.0, applied=24.0)  # the chain ended at 10
+
+    assert check_all(evidence) == []
+
+
+def test_run_another_chain_still_followed_is_clean() -> None:
+    """A shared run one chain let go, but another followed to its end, was still needed."""
+    evidence = _timed_out_on_c()
+    _applied(evidence, "E2", "c", at=4.0, applied=30.0)
+    other = "chain-a-manual-1"
+    evidence.chains[other] = chain(other, {"c": progress("E2")}, root_run="")
+    doc(evidence, other)["root_run_id"] = None
+    doc(evidence, other)["finished_at"] = (T0 + timedelta(seconds=31)).isoformat()
+    evidence.chain_stacks[other] = ["c"]
+
+    assert unneeded_runs_end_stopped(evidence) == []
+
+
+def test_faults_and_restarts_on_the_way_lengthen_the_grace() -> None:
+    """Failed Spacelift calls on the stack (retried after 1, 2, 4 s) and a worker restart
+    while the stop was due delay it legitimately; a run applying within that is clean."""
+    evidence = _timed_out_on_c()
+    _applied(evidence, "E2", "c", at=4.0, applied=35.0)  # 25 s after the chain ended
+    late = [violation.evidence for violation in check_all(evidence)]
+    evidence.faults = [InjectedFault(ZERO + 10.5 + k, "stop_run", "c", "before") for k in range(3)]
+    with_faults = [violation.evidence for violation in check_all(evidence)]
+    restart = Action(11.0, "restart", downtime=0.5)
+    evidence.scenario = replace(SCENARIO, actions=[restart])
+    evidence.started_at = ZERO
+
+    assert late == [
+        (
+            "c run E2 entered APPLYING, then ended FINISHED 25.0s after the last chain let it go "
+            "(grace 15.0s): it was never stopped"
+        )
+    ]
+    assert with_faults == [late[0].replace("grace 15.0s", "grace 22.0s")]
+    assert check_all(evidence) == []
+
+
+def test_engine_confirming_a_run_no_chain_asked_to_confirm_is_caught() -> None:
+    """Stackchain confirming a released run (applying it instead of stopping it) is reported,
+    however soon after the release: no clock is needed, the chain never asked for it."""
+    evidence = _timed_out_on_c()
+    evidence.chains[CHAIN].released[f"{CHAIN}/c/1"] = T0 + timedelta(seconds=7)
+    _applied(evidence, "E2", "c", at=4.0, applied=7.5, by=ENGINE)
+
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("4 ")
+    assert violation.evidence == (
+        "c run E2: stackchain confirmed it (it went on to FINISHED), but no chain it served "
+        "asked for that"
+    )
+
+
+@pytest.mark.parametrize("asked", [7.0, 7.2], ids=["with the release", "after it"])
+def test_engine_confirm_asked_as_the_chain_let_the_run_go_is_caught(asked: float) -> None:
+    """A confirmation the chain asked for in the same step as (or after) letting the run go,
+    when it timed the attempt out, is no excuse: the chain no longer needed the run."""
+    evidence = _timed_out_on_c()
+    evidence.chains[CHAIN].released[f"{CHAIN}/c/1"] = T0 + timedelta(seconds=7)
+    evidence.chains[CHAIN].confirms["E2"] = T0 + timedelta(seconds=asked)
+    _applied(evidence, "E2", "c", at=4.0, applied=7.5, by=ENGINE)
+
+    violation = only_violation(evidence)
+
+    assert violation.evidence == (
+        "c run E2: stackchain confirmed it (it went on to FINISHED), but "
+        f"{CHAIN} asked for that only as it let the run go ({asked - 7:.3f}s after)"
+    )
+
+
+def test_engine_confirm_asked_before_the_release_may_land_after_it() -> None:
+    """A confirmation asked for while the chain needed the run may land after the chain timed
+    out on it (the two cross on their way to Spacelift): within the grace, that is clean."""
+    evidence = _timed_out_on_c()
+    evidence.chains[CHAIN].released[f"{CHAIN}/c/1"] = T0 + timedelta(seconds=7)
+    evidence.chains[CHAIN].confirms["E2"] = T0 + timedelta(seconds=6.9)
+    _applied(evidence, "E2", "c", at=4.0, applied=8.0, by=ENGINE)
+
+    assert check_all(evidence) == []
+
+
+def test_run_no_chain_heard_of_is_let_go_at_its_creation() -> None:
+    """A lost trigger's run (no chain was told of it) that waited and then applied is reported."""
+    evidence = clean()
+    evidence.runs.append(sim_run("E9", "c", state=RunState.UNCONFIRMED, at=11.0))
+    evidence.runs[-1].record(RunState.APPLYING, ZERO + 30.0)
+    evidence.runs[-1].record(RunState.FINISHED, ZERO + 30.1)
+    doc(evidence)["stacks"]["c"]["attempts"] = 2  # one run per attempt holds
+
+    (violation,) = unneeded_runs_end_stopped(evidence)
+
+    assert violation.evidence.startswith("c run E9 entered APPLYING, then ended FINISHED 19.0s")
 
 
 # --- 5. final states agree with Spacelift and the policies -----------------------------------
