@@ -232,7 +232,7 @@ class ChainState:
         self.canceled = True
         for stack_id, progress in self.progress.items():
             if progress.state in IN_FLIGHT:
-                self.effects.releases.append((stack_id, self.key(stack_id)))
+                self._release(stack_id)
             if not progress.state.is_final:
                 progress.state = StackState.CANCELED
                 progress.reason = "chain canceled"
@@ -243,12 +243,23 @@ class ChainState:
         for stack_id, progress in self.progress.items():
             started = progress.requested_at
             if progress.state in IN_FLIGHT and started and now >= started + self.run_timeout:
-                self.effects.releases.append((stack_id, self.key(stack_id)))
+                self._release(stack_id)
                 self._attempt_failed(stack_id, "run timed out", now, retry=False)
         self._settle_pending()
         self._start_ready(now)
 
     # --- transitions -----------------------------------------------------------------------
+    def _release(self, stack_id: str) -> None:
+        """Let the stack's current run go; a confirmation asked for in the same step is not sent.
+
+        Releases and confirmations reach the lane in either order: a confirmation that won
+        would apply a run the chain has just given up on.
+        """
+        self.effects.releases.append((stack_id, self.key(stack_id)))
+        kept = [confirm for confirm in self.effects.confirms if confirm[0] != stack_id]
+        if len(kept) < len(self.effects.confirms) and self._patched(KEEPS_ITS_PROMISES):
+            self.effects.confirms = kept
+
     def _attempt_failed(self, stack_id: str, reason: str, now: datetime, *, retry: bool) -> None:
         progress = self.progress[stack_id]
         policy = self.stacks[stack_id].policy

@@ -11,6 +11,7 @@ from temporal.inputs import (
     ChainInput,
     ChainStack,
     ChainStatus,
+    Confirm,
     OnFailure,
     RunUpdate,
     StackPolicy,
@@ -200,3 +201,27 @@ def test_a_retried_upstream_that_changed_resources_once_counts_as_changed() -> N
     state.tick(later)
 
     assert state.progress["b"].state == StackState.TRIGGERED
+
+
+def test_a_run_timed_out_in_the_step_that_asked_to_confirm_it_is_not_confirmed() -> None:
+    """Found by the simulation: the UNCONFIRMED update and the time-out land in one step
+    (confirm: auto). The chain releases the run and does not also ask to confirm it (the two
+    signals reach the lane in either order, and a confirm that won would apply it)."""
+    req = ChainInput(
+        "root",
+        [ChainStack("b", ["root"], StackPolicy(retries=0, confirm=Confirm.AUTO))],
+        run_timeout_seconds=3,
+    )
+    state = ChainState("chain-x", req, T0)
+    state.tick(T0)
+    key = state.key("b")
+    state.take_effects()
+    late = T0 + timedelta(seconds=3.2)
+
+    state.apply_update(RunUpdate(key, "b", "run-b", "UNCONFIRMED", 4), late)
+    state.tick(late)
+
+    effects = state.take_effects()
+    assert effects.releases == [("b", key)]
+    assert effects.confirms == []
+    assert state.progress["b"].reason == "run timed out"
