@@ -46,8 +46,10 @@ SETTLE_SECONDS = 10.0
 """How long the world may take to settle once the chains ended (stops, polls, retries)."""
 ROOT_GRACE_SECONDS = 10.0
 """How long after a person's run FINISHED its chain may take to appear."""
-LANE_GRACE_SECONDS = 6.0
-"""How long a lane may lag behind Spacelift once all is quiet: polls and their retries."""
+LANE_GRACE_SECONDS = 15.0
+"""How long a lane may lag behind Spacelift once all is quiet: polls, their retries (at most two
+injected faults in a row: 3 s of backoff) and a loaded machine's slow task dispatch (up to 7 s
+seen); a lane that is stranded stays behind for ever."""
 TICK = 0.05
 
 
