@@ -14,6 +14,8 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from temporalio.client import WorkflowHistory
+
 from temporal.client import connect
 from temporal.devserver import DevServer
 from temporal.inputs import Confirm, StackPolicy, lane_id
@@ -46,11 +48,42 @@ async def record(tag: str) -> None:
                 lane = await client.get_workflow_handle(lane_id(queue, "database")).fetch_history()
             await fake.aclose()
     for name, history in (("chain_diamond_retry_confirm", chain), ("lane_database", lane)):
-        stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
-        (HERE / f"{name}_{tag}.json").write_text(json.dumps(stored, indent=1))
+        _store(name, tag, history)
+
+
+async def record_lost_trigger(tag: str) -> None:
+    """A lane whose trigger fails for good after Spacelift made the run: it finds and stops that
+    run, holds a root that came meanwhile, starts its chain, and serves the next chain."""
+    with tempfile.TemporaryDirectory() as folder:
+        async with DevServer(Path(folder) / "t.db", port=free_port(), ui_port=None) as server:
+            client = await connect(server.address)
+            fake = FakeSpacelift()
+            queue = f"record-{uuid.uuid4().hex[:6]}"
+            engine = Engine(client, fake, queue, timedelta(milliseconds=300))
+            fake.sink = engine.deliver
+            fake.refuse_after_commit.add("database")
+            fake.outcomes = {"database": ["HANG", "FINISHED"]}
+            engine.plans["database"] = graph_input("database", {"app": ["database"]})
+            graph = {"database": ["network"]}
+            async with engine_worker(engine):
+                await engine.run(graph_input("network", graph))
+                root = fake.person_run("database")
+                await engine.deliver(fake.event(root))
+                await engine.run(graph_input("network", graph))
+                chain = client.get_workflow_handle(f"chain-database-{root.id}")
+                await chain.result()
+                lane = await client.get_workflow_handle(lane_id(queue, "database")).fetch_history()
+            await fake.aclose()
+    _store("lane_database_lost_trigger", tag, lane)
+
+
+def _store(name: str, tag: str, history: WorkflowHistory) -> None:
+    stored = {"workflow_id": history.workflow_id, "history": json.loads(history.to_json())}
+    (HERE / f"{name}_{tag}.json").write_text(json.dumps(stored, indent=1))
 
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m tests.integration.histories.record TAG")
     asyncio.run(record(sys.argv[1]))
+    asyncio.run(record_lost_trigger(sys.argv[1]))
