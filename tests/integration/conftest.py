@@ -148,6 +148,33 @@ async def reconciling_engine(
         await spacelift.aclose()
 
 
+@asynccontextmanager
+async def engine_with(
+    client: Client,
+    *,
+    identity: str | None,
+    event_max_age: timedelta = timedelta(hours=6),
+) -> AsyncIterator[Engine]:
+    """An engine with a chosen identity (None: ``SPACELIFT_API_TOKEN``) and event age limit."""
+    spacelift = FakeSpacelift()
+    engine = Engine(client, spacelift, f"test-{uuid.uuid4().hex[:12]}", RECONCILING_POLL)
+    spacelift.sink = engine.deliver
+    worker = build_worker(
+        client,
+        task_queue=engine.task_queue,
+        spacelift=spacelift,
+        planner=engine.planner,
+        poll_interval=RECONCILING_POLL,
+        event_max_age=event_max_age,
+        identity=identity,
+    )
+    try:
+        async with worker:
+            yield engine
+    finally:
+        await spacelift.aclose()
+
+
 class EngineFactory(Protocol):
     def __call__(
         self, *, poll_interval: timedelta = ...

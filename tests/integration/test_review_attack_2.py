@@ -6,9 +6,6 @@ Spacelift; each failed on the engine at 670402d and passes since its fix.
 """
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,16 +16,16 @@ from spacelift import Run
 from spacelift._parsing import parse_list
 from temporal import client as workflows
 from temporal.inputs import OnFailure, RunRequest, StackPolicy, lane_id
-from temporal.worker import build_worker
 from tests.integration.conftest import (
     Engine,
+    engine_with,
     eventually,
     graph_input,
     reconciling_engine,
     stack_state,
     workflow_exists,
 )
-from tests.integration.fake_spacelift import TERMINAL, FakeRun, FakeSpacelift
+from tests.integration.fake_spacelift import TERMINAL, FakeRun
 
 GRAPH = {"database": ["network"]}
 POLL = timedelta(milliseconds=300)
@@ -76,29 +73,6 @@ async def test_stop_chain_cancels_a_stack_still_queued_behind_another_chains_run
     assert seen == {"A ended without waiting on B": True, "A's x": "canceled", "runs of x": 1}
 
 
-@asynccontextmanager
-async def anonymous_engine(client: Client) -> AsyncIterator[Engine]:
-    """An engine whose worker does not know stackchain's Spacelift identity: the settings with
-    ``SPACELIFT_API_TOKEN`` (``Settings.spacelift_identity`` is None); lanes learn it from
-    runTrigger's answers."""
-    spacelift = FakeSpacelift()
-    engine = Engine(client, spacelift, f"test-{uuid.uuid4().hex[:12]}", POLL)
-    spacelift.sink = engine.deliver
-    worker = build_worker(
-        client,
-        task_queue=engine.task_queue,
-        spacelift=spacelift,
-        planner=engine.planner,
-        poll_interval=POLL,
-        identity=None,
-    )
-    try:
-        async with worker:
-            yield engine
-    finally:
-        await spacelift.aclose()
-
-
 async def test_with_a_token_a_lost_first_answer_never_takes_a_persons_run(
     temporal_client: Client,
 ) -> None:
@@ -109,7 +83,7 @@ async def test_with_a_token_a_lost_first_answer_never_takes_a_persons_run(
     the two apart, so it adopts neither: it makes a run of its own, learns the identity from
     its answer, and then finds and stops the lost answer's run. The person's run is left alone.
     """
-    async with anonymous_engine(temporal_client) as engine:
+    async with engine_with(temporal_client, identity=None) as engine:
         spacelift = engine.spacelift
         spacelift.outcomes["database"] = ["HANG", "FINISHED"]
         person = spacelift.person_run("database", state="PLANNING")
@@ -135,7 +109,7 @@ async def test_with_a_token_a_lost_triggers_run_is_stopped_once_the_identity_is_
     window, so it stops neither; the next trigger's answer tells it, and then only its own
     lost run is stopped.
     """
-    async with anonymous_engine(temporal_client) as engine:
+    async with engine_with(temporal_client, identity=None) as engine:
         spacelift = engine.spacelift
         spacelift.outcomes["database"] = ["HANG", "FINISHED"]
         person = spacelift.person_run("database", state="PLANNING")

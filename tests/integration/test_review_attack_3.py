@@ -6,9 +6,6 @@ Spacelift, and fails on the engine at d0cbe69.
 """
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,15 +16,14 @@ from temporalio.client import Client, WorkflowHandle
 from spacelift import Run, RunState, TransientError
 from temporal import client as workflows
 from temporal.inputs import lane_id
-from temporal.worker import build_worker
 from tests.integration.conftest import (
     Engine,
+    engine_with,
     eventually,
     graph_input,
     reconciling_engine,
     workflow_exists,
 )
-from tests.integration.fake_spacelift import FakeSpacelift
 
 GRAPH = {"database": ["network"]}
 POLL = timedelta(milliseconds=300)
@@ -36,33 +32,6 @@ POLL = timedelta(milliseconds=300)
 pytestmark = pytest.mark.xfail(
     reason="third review (issue 12): open breaks, each to be fixed next session", strict=False
 )
-
-
-@asynccontextmanager
-async def engine_with(
-    client: Client,
-    *,
-    identity: str | None,
-    event_max_age: timedelta = timedelta(hours=6),
-) -> AsyncIterator[Engine]:
-    """An engine with a chosen identity (None: ``SPACELIFT_API_TOKEN``) and event age limit."""
-    spacelift = FakeSpacelift()
-    engine = Engine(client, spacelift, f"test-{uuid.uuid4().hex[:12]}", POLL)
-    spacelift.sink = engine.deliver
-    worker = build_worker(
-        client,
-        task_queue=engine.task_queue,
-        spacelift=spacelift,
-        planner=engine.planner,
-        poll_interval=POLL,
-        event_max_age=event_max_age,
-        identity=identity,
-    )
-    try:
-        async with worker:
-            yield engine
-    finally:
-        await spacelift.aclose()
 
 
 def _lane(engine: Engine, stack_id: str) -> WorkflowHandle[Any, Any]:

@@ -43,12 +43,9 @@ POLL = timedelta(milliseconds=300)
 
 
 @pytest.fixture
-def lanes_roll_over_often() -> Iterator[None]:
+def lanes_roll_over_often(monkeypatch: pytest.MonkeyPatch) -> None:
     """Lanes continue as new on every pass of their loop (the engine's module constant)."""
-    saved = lane.CONTINUE_AS_NEW_AFTER_EVENTS
-    lane.CONTINUE_AS_NEW_AFTER_EVENTS = 1
-    yield
-    lane.CONTINUE_AS_NEW_AFTER_EVENTS = saved
+    monkeypatch.setattr(lane, "CONTINUE_AS_NEW_AFTER_EVENTS", 1)
 
 
 async def _failed_tasks(handle: WorkflowHandle[Any, Any]) -> int:
@@ -380,12 +377,9 @@ def approvals_held() -> Iterator[list[bool]]:
 
 
 @pytest.fixture
-def chains_roll_over_often() -> Iterator[None]:
+def chains_roll_over_often(monkeypatch: pytest.MonkeyPatch) -> None:
     """Chains continue as new whenever they have no news (the engine's module constant)."""
-    saved = chain.CONTINUE_AS_NEW_AFTER_EVENTS
-    chain.CONTINUE_AS_NEW_AFTER_EVENTS = 1
-    yield
-    chain.CONTINUE_AS_NEW_AFTER_EVENTS = saved
+    monkeypatch.setattr(chain, "CONTINUE_AS_NEW_AFTER_EVENTS", 1)
 
 
 @pytest.mark.usefixtures("chains_roll_over_often")
