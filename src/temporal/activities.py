@@ -175,8 +175,9 @@ class SpaceliftActivities:
         """Trigger a tracked run; on a retry of the call, adopt the run an earlier try made.
 
         Only a run stackchain's identity triggered is adopted. While the identity is unknown
-        (a ready token, before any trigger answered), nothing is: a new run is made and the
-        answer says an earlier try was lost, so the lane finds and stops that try's run.
+        (a ready token, before any trigger answered), nothing is: a new run is made. Either
+        way a retry's answer says an earlier try was lost: a try that timed out may still
+        commit after this one, so the lane looks for (and stops) such runs for a while.
         """
         retried = activity.info().attempt > 1
         since = req.adopt_since or (req.not_before if retried else None)
@@ -189,11 +190,10 @@ class SpaceliftActivities:
                 if mine:
                     adopted = min(mine, key=lambda run: run.created_at)
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
-                    return _triggered(adopted)
+                    return dataclasses.replace(_triggered(adopted), earlier_try_lost=retried)
             run = await self._api.trigger_run(req.stack_id)
         self._learnt = self._learnt or run.triggered_by
-        lost = since is not None and identity is None
-        return dataclasses.replace(_triggered(run), earlier_try_lost=lost)
+        return dataclasses.replace(_triggered(run), earlier_try_lost=retried)
 
     @activity.defn
     async def find_lost_runs(self, req: LostRunsRequest) -> list[RunEvent]:
@@ -333,11 +333,15 @@ class LaneActivities:
 
         None when the run is no root (not a TRACKED run of the stack that FINISHED within
         the event age limit: a forged, replayed or stale event) or nothing depends on the
-        stack. A chain that already ran for this root is done, not an error.
+        stack. A run Spacelift still shows in progress fails the try, so Temporal asks again.
+        A chain that already ran for this root is done, not an error.
         """
         async with _activity_scope():
             run = await self._api.get_run(req.stack_id, req.run_id)
-        if problem := self._not_a_root(run):
+        if self._not_over_yet(run):
+            msg = f"run {run.id} is {run.state} in Spacelift, not over yet: asking again"
+            raise ApplicationError(msg, type="RootNotOverYet")
+        if problem := self._not_a_root(run, req.identity):
             activity.logger.warning("%s run %s starts no chain: %s", req.stack_id, run.id, problem)
             return None
         has_changes = run.delta.has_changes if run.delta else req.has_changes
@@ -355,10 +359,19 @@ class LaneActivities:
             activity.logger.info("chain %s has already run", chain_id)
         return chain_id
 
-    def _not_a_root(self, run: Run) -> str | None:
+    def _not_over_yet(self, run: Run) -> bool:
+        """Whether Spacelift still shows the root's run going (a replica behind the webhook).
+
+        Such a run is read again, unless it started longer ago than the age limit.
+        """
+        fresh = run.created_at >= datetime.now(UTC) - self._event_max_age
+        return fresh and run.type is RunType.TRACKED and not run.state.is_terminal
+
+    def _not_a_root(self, run: Run, lane_identity: str | None) -> str | None:
+        identity = self._identity or lane_identity
         if run.type is not RunType.TRACKED:
             return f"a {run.type} run"
-        if self._identity is not None and run.triggered_by == self._identity:
+        if identity is not None and run.triggered_by == identity:
             return "stackchain triggered it"
         if run.state != runstates.FINISHED:
             return f"the run is {run.state}, not FINISHED"

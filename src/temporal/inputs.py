@@ -218,6 +218,9 @@ class LaneRun:
     clock says; only in between is ``created_at`` compared."""
     confirm_wanted: bool = False
     """A chain asked for a confirmation that has not gone through yet (retried on each poll)."""
+    retried: bool = False
+    """The trigger took more than one try: the run may be an earlier try's, older than the
+    answer by far, so ``created_at`` cannot place a request made during the call."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,8 @@ class StartChainRequest:
     run_id: str
     commit_sha: str | None = None
     has_changes: bool = True
+    identity: str | None = None
+    """Who triggers stackchain's runs, as the lane learnt it (when the settings do not say)."""
 
 
 @dataclass(frozen=True)
@@ -298,8 +303,8 @@ class TriggeredRun:
     has_changes: bool = False
     triggered_by: str | None = None
     earlier_try_lost: bool = False
-    """An earlier try of this call may have made a run that could not be told apart (the
-    identity was unknown): the lane looks for it, as for a trigger it gave up on."""
+    """The call was retried: an earlier try may have made a run (one that timed out may even
+    commit after this answer). The lane looks for it, as for a trigger it gave up on."""
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,12 @@ class FakeSpacelift:
             raise RunNotFoundError(f"run {run_id} not found", operation="run", stack_id=stack_id)
         return run.model()
 
-    async def list_runs(self, stack_id: str, *, before: str | None = None) -> list[Run]:  # noqa: ARG002
+    async def list_runs(self, stack_id: str, *, before: str | None = None) -> list[Run]:
+        """Newest first, one page (of all of them), older than ``before`` when given."""
         runs = sorted(self.runs_of(stack_id), key=lambda r: r.created_at, reverse=True)
+        ids = [run.id for run in runs]
+        if before is not None:
+            runs = runs[ids.index(before) + 1 :] if before in ids else []
         return [run.model() for run in runs]
 
     async def confirm_run(self, stack_id: str, run_id: str, *, note: str | None = None) -> Run:  # noqa: ARG002

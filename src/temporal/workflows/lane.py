@@ -12,8 +12,9 @@ place:
   qualifies, otherwise queues the request and triggers once the current run is over.
 - Handling is sequential: signals that arrive while a trigger is in flight wait in the inbox
   until the new run's id is known, so a fast run's events are never mistaken for a root.
-- A trigger the lane gave up on may still have made a run: until the lane has found that run
-  (it is stopped), FINISHED runs it does not know are held, not taken for roots.
+- A trigger the lane gave up on, or retried, may still have made a run: until the lane has
+  looked for that run (it is stopped), FINISHED runs it does not know that were made during
+  the call are held, not taken for roots.
 - A run nobody waits on any more is stopped, and asked about every poll interval and stopped
   again until Spacelift says it is over, so requests queued behind it are never stranded.
 """
@@ -28,7 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from spacelift import RunType
     from temporal import runstates
-    from temporal.activities import LaneActivities, SpaceliftActivities
+    from temporal.activities import CLOCK_SKEW, LaneActivities, SpaceliftActivities
     from temporal.inputs import (
         LANE_WORKFLOW,
         ConfirmRequest,
@@ -60,6 +61,15 @@ runs are polled and stopped again until over; lost triggers are searched for, th
 stopped and FINISHED runs held meanwhile; stale events start nothing; a run being stopped, or
 that ended other than FINISHED, serves no new request; confirmations are retried; roots still
 being started are handed to the next run at continue-as-new instead of waited for."""
+KNOWS_ITS_RUNS = "lane-knows-its-runs"
+"""Patch: FINISHED runs are held only while stackchain's identity is unknown, only those made
+inside a lost trigger's window (give or take the clock skew), and not for ever; windows are
+searched again for a while after their end, so a trigger that commits late is found; an event
+stackchain's identity triggered is no root; a request made while a retried trigger was in
+flight queues."""
+LATE_COMMIT_POLLS = 2
+"""A trigger try that timed out may still commit a little later: its window is searched
+again for this many poll intervals after it ended (two minutes at the default interval)."""
 STOPPING_NOTE = "no chain needs it"
 
 
@@ -185,15 +195,33 @@ class StackLaneWorkflow:
             if event.run_id in self._stopping and runstates.is_terminal(event.state):
                 self._stopping.remove(event.run_id)
         elif self._is_root(event):
-            if self._lost:  # it may be the run of a trigger the lane gave up on: look first
+            if self._may_be_lost_run(event):  # the lane looks for its lost runs first
                 self._held.append(event)
+                if workflow.patched(KNOWS_ITS_RUNS):
+                    self._search_at = workflow.now()
             else:
                 self._take_root(event)
+
+    def _may_be_lost_run(self, event: RunEvent) -> bool:
+        """Whether a trigger the lane gave up on may have made this run, as far as it can tell.
+
+        Once the lane knows its identity, ``_is_root`` and the read-back tell (by who triggered
+        the run); before, a run made during a lost trigger's call may be the lane's own.
+        """
+        if not workflow.patched(KNOWS_ITS_RUNS):
+            return bool(self._lost)
+        made = event.created_at
+        return self._identity is None and any(
+            made is None or lost.started - CLOCK_SKEW <= made <= lost.ended + CLOCK_SKEW
+            for lost in self._lost
+        )
 
     def _take_root(self, event: RunEvent) -> None:
         self._remember(self._roots, event.run_id)
         self._start_chain(
-            StartChainRequest(self._stack, event.run_id, event.commit_sha, event.has_changes)
+            StartChainRequest(
+                self._stack, event.run_id, event.commit_sha, event.has_changes, self._identity
+            )
         )
 
     def _start_chain(self, req: StartChainRequest) -> None:
@@ -232,6 +260,9 @@ class StackLaneWorkflow:
         stale = seen_at is not None and seen_at < workflow.now() - self._max_age
         if stale and workflow.patched(KEEPS_ITS_PROMISES):
             return False
+        ours = self._identity is not None and event.triggered_by == self._identity
+        if ours and workflow.patched(KNOWS_ITS_RUNS):
+            return False  # stackchain's run, forgotten by now: a late or replayed webhook
         lost = self._failed_trigger_since
         return not (lost and event.created_at and event.created_at >= lost - timedelta(seconds=1))
 
@@ -268,13 +299,17 @@ class StackLaneWorkflow:
         """Whether ``run`` can serve ``request``: made after it was asked for, and live.
 
         Made after: by the lane's own clock where it can tell (``LaneRun.answered_at``), so
-        Spacelift's clock need not agree with Temporal's. A run being stopped, or that ended
-        other than FINISHED, would hand the chain a failure it did not have.
+        Spacelift's clock need not agree with Temporal's. For a request made while the trigger
+        was in flight, Spacelift's ``createdAt`` decides, unless the trigger was retried: then
+        the run may be an earlier try's, made long before the answer, and the request queues.
+        A run being stopped, or that ended other than FINISHED, would hand the chain a failure
+        it did not have.
         """
         before = run.created_at >= request.not_before
+        answered_before = run.answered_at is not None and run.answered_at < request.not_before
         if run.triggered_at is not None and run.triggered_at >= request.not_before:
             made_after = True
-        elif run.answered_at is not None and run.answered_at < request.not_before:
+        elif answered_before or (run.retried and workflow.patched(KNOWS_ITS_RUNS)):
             made_after = False
         else:
             made_after = before
@@ -383,8 +418,10 @@ class StackLaneWorkflow:
     async def _search_lost_runs(self) -> bool:
         """Find the runs of triggers the lane gave up on: they are the lane's, and stopped.
 
-        Then the FINISHED runs held meanwhile are judged again. False when Spacelift could not
-        be asked (the lane asks again a poll interval later).
+        A window is searched again every poll interval for ``LATE_COMMIT_POLLS`` intervals
+        after its end (a try that timed out may still commit). Then the FINISHED runs held
+        meanwhile are judged again. False when Spacelift could not be asked (the lane asks
+        again a poll interval later).
         """
         try:
             found = await call(
@@ -396,20 +433,56 @@ class StackLaneWorkflow:
         except ActivityError as error:
             workflow.logger.warning("could not look for lost runs: %s", error.cause)
             self._search_at = workflow.now() + self._poll
+            if self._identity is None and workflow.patched(KNOWS_ITS_RUNS):
+                self._release_held(self._held_too_long)
             return False
-        self._lost, self._search_at = [], None
+        now = workflow.now()
         for event in found:
             workflow.logger.warning("run %s was made by a lost trigger: stopping it", event.run_id)
+            if workflow.patched(KNOWS_ITS_RUNS):
+                self._identity = self._identity or event.triggered_by
             self._remember(self._own, event.run_id)
             if not runstates.is_terminal(event.state):
                 self._stopping.append(event.run_id)
-                self._stop_at = workflow.now()
-        held, self._held = self._held, []
-        for event in held:
-            if event.run_id not in self._own:
-                self._take_root(event)
+                self._stop_at = now
+        if workflow.patched(KNOWS_ITS_RUNS):
+            settled = self._poll * LATE_COMMIT_POLLS
+            self._lost = [lost for lost in self._lost if lost.ended + settled > now]
+            self._search_at = min(
+                (min(now + self._poll, lost.ended + settled) for lost in self._lost),
+                default=None,
+            )
+        else:
+            self._lost, self._search_at = [], None
+        self._release_held(lambda _: True)  # the runs that are the lane's were found
         await self._stop_orphans_if_due()
         return True
+
+    def _release_held(self, judged: Callable[[RunEvent], bool]) -> None:
+        """Take the held runs that ``judged`` picks for roots, unless they are the lane's."""
+        held, self._held = self._held, []
+        for event in held:
+            if event.run_id in self._own:
+                continue
+            if judged(event):
+                self._take_root(event)
+            else:
+                self._held.append(event)
+
+    def _held_too_long(self, event: RunEvent) -> bool:
+        """Whether a held run must be judged now, before its chain would be refused as stale.
+
+        Only while stackchain's identity is unknown (a token, and no trigger ever answered), so
+        nobody can tell whether the lane made it: a chain from a run that applied beats a lost
+        chain.
+        """
+        seen_at = event.timestamp or event.created_at
+        late = seen_at is None or seen_at < workflow.now() - self._max_age / 2
+        if late:
+            workflow.logger.warning(
+                "run %s may be a lost trigger's (identity unknown): taken for a root", event.run_id
+            )
+        return late
 
     async def _stop_orphans_if_due(self) -> None:
         """Stop the lost triggers' runs, again every poll interval until each is over."""
@@ -482,6 +555,7 @@ class StackLaneWorkflow:
             waiters={q.key: q.chain_id for q in queued},
             triggered_at=started,
             answered_at=workflow.now(),
+            retried=triggered.earlier_try_lost,
         )
         self._current = run
         self._remember(self._own, run.run_id)
