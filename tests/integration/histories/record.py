@@ -53,7 +53,8 @@ async def record(tag: str) -> None:
 
 async def record_lost_trigger(tag: str) -> None:
     """A lane whose trigger fails for good after Spacelift made the run: it finds and stops that
-    run, holds a root that came meanwhile, starts its chain, and serves the next chain."""
+    run, holds a root that came meanwhile, starts its chain, and serves the next chain, whose
+    trigger's answer is lost (the retry adopts the run; the lane searches the call's window)."""
     with tempfile.TemporaryDirectory() as folder:
         async with DevServer(Path(folder) / "t.db", port=free_port(), ui_port=None) as server:
             client = await connect(server.address)
@@ -69,6 +70,7 @@ async def record_lost_trigger(tag: str) -> None:
                 await engine.run(graph_input("network", graph))
                 root = fake.person_run("database")
                 await engine.deliver(fake.event(root))
+                fake.lose_trigger_answer.add("database")
                 await engine.run(graph_input("network", graph))
                 chain = client.get_workflow_handle(f"chain-database-{root.id}")
                 await chain.result()
