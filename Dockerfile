@@ -7,17 +7,20 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: the project's wheel, installed with its dependencies into a virtual environment ---
+# --- build: the dependencies exactly as requirements.lock pins them (hashes checked), then the
+# project's wheel on top, resolving nothing again ---
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
 RUN python -m venv /opt/stackchain
+COPY requirements.lock ./
+RUN /opt/stackchain/bin/pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY src ./src
 RUN python -m pip wheel --no-deps --wheel-dir /dist . \
-    && /opt/stackchain/bin/pip install /dist/stackchain-*.whl
+    && /opt/stackchain/bin/pip install --no-deps /dist/stackchain-*.whl
 
 # --- runtime: the virtual environment alone, run by an unprivileged user ---
 FROM ${PYTHON_IMAGE} AS runtime

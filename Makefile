@@ -4,13 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test soak lint bench format clean schema
+.PHONY: run test soak lint bench format clean schema lock
 
-$(STAMP): pyproject.toml
+# Every dependency comes from requirements-dev.lock, pinned with hashes; the project itself is
+# installed on top without resolving anything again.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# After a change to pyproject.toml's dependencies: pin them again (the image installs
+# requirements.lock, `make` requirements-dev.lock). tests/deploy/test_lock.py checks they agree.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet --custom-compile-command 'make lock'
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements-dev.lock
 
 run: $(STAMP)
 	STACKCHAIN_CONFIG=$${STACKCHAIN_CONFIG:-config/stacks.yaml} $(BIN)/stackchain serve
