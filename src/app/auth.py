@@ -1,7 +1,7 @@
 """Bearer-token auth of ``/api/v1``, and the loopback rule when no token is set.
 
-The bind rule (no public address without a token) is ``app.settings.check_bind``: the CLI checks
-it before anything starts, without loading the web framework.
+The bind rule (no public address without a token) is ``app.core.settings.check_bind``: the CLI
+checks it before anything starts, without loading the web framework.
 """
 
 import hmac
@@ -9,8 +9,8 @@ import hmac
 from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.errors import ForbiddenError, UnauthorizedError
-from app.settings import is_loopback
+from app.core.errors import ForbiddenError, UnauthorizedError
+from app.core.settings import is_loopback
 
 bearer = HTTPBearer(auto_error=False, description="STACKCHAIN_API_TOKEN, when it is set.")
 

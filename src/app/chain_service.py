@@ -22,14 +22,14 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from app.chains import chain_input
-from app.errors import (
+from app.core.chains import chain_input
+from app.core.errors import (
     ConflictError,
     NotFoundError,
     TemporalUnavailableError,
     UnprocessableError,
 )
-from app.graph_source import GraphSource
+from app.core.graph_source import GraphSource
 from app.metrics import Metrics
 from app.stackfile import UnknownStackError
 from app.stackfile.models import STACK_ID_MAX

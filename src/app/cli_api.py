@@ -21,11 +21,11 @@ from rich.live import Live
 from app.cli_common import USAGE, fail, settings_or_fail
 from app.cli_render import chain_table, chains_table
 from app.cli_stackfile import Output, OutputOption
-from app.logs import configure_logging
+from app.core.logs import configure_logging
+from app.core.settings import BindRefusedError, SettingsError, check_bind
+from app.core.temporal_connect import temporal_target
 from app.operator_client import ApiClient, OperatorError
 from app.runtime import exit_process
-from app.settings import BindRefusedError, SettingsError, check_bind
-from app.temporal_connect import temporal_target
 from temporal.inputs import ChainStatus
 
 IntervalOption = Annotated[

@@ -4,7 +4,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from app.settings import Settings, SettingsError, get_settings
+from app.core.settings import Settings, SettingsError, get_settings
 
 USAGE = 2
 """The exit code of wrong usage (the contract's); 1 is "failed or invalid"."""

@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 
 from app.cli_common import USAGE, fail, settings_or_fail, stderr
-from app.logs import configure_logging
+from app.core.logs import configure_logging
+from app.core.settings import BindRefusedError, SettingsError, check_bind
+from app.core.temporal_connect import connect_temporal, temporal_target
+from app.core.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
 from app.runtime import exit_process, run_until_stopped, run_worker
-from app.settings import BindRefusedError, SettingsError, check_bind
 from app.stackfile import StackFileError, load_stack_graph
-from app.temporal_connect import connect_temporal, temporal_target
-from app.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
 
 
 def worker() -> None:

@@ -14,8 +14,8 @@ import typer
 from rich.text import Text
 
 from app.cli_common import fail, settings_or_fail, stderr
-from app.settings import Settings
-from app.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
+from app.core.settings import Settings
+from app.core.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
 from app.stackfile import (
     CheckResult,
     Problem,

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from app.auth import bearer, check_bearer
 from app.chain_service import ChainService
-from app.graph_source import GraphSource
+from app.core.graph_source import GraphSource
 from app.metrics import Metrics
 from app.temporal_gateway import TemporalGateway
 from app.webhooks import WebhookHandler

@@ -4,8 +4,8 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from app.errors import ApiError, BadSignatureError, UnauthorizedError, UnavailableError
-from app.logs import get_logger
+from app.core.errors import ApiError, BadSignatureError, UnauthorizedError, UnavailableError
+from app.core.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -14,9 +14,9 @@ from typing import NoReturn
 
 from temporalio.client import Client
 
-from app.chains import root_planner, root_stacks
-from app.settings import Settings
-from app.spacelift_factory import create_spacelift_client
+from app.core.chains import root_planner, root_stacks
+from app.core.settings import Settings
+from app.core.spacelift_factory import create_spacelift_client
 from temporal.client import ensure_reconciler
 from temporal.worker import build_worker
 

@@ -15,12 +15,12 @@ from typing import TypeVar
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from app.errors import TemporalUnavailableError
-from app.logs import get_logger
+from app.core.errors import TemporalUnavailableError
+from app.core.logs import get_logger
 
 T = TypeVar("T")
 TemporalConnector = Callable[[], Awaitable[Client]]
-"""Makes a connected client (``app.temporal_connect.connect_temporal`` bound to settings)."""
+"""Makes a connected client (``app.core.temporal_connect.connect_temporal`` bound to settings)."""
 
 DEFAULT_RPC_TIMEOUT = 5.0
 _TRANSIENT = frozenset(

@@ -22,9 +22,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.bounded import BoundedSet
-from app.errors import BadSignatureError, UnprocessableError
-from app.graph_source import GraphSource
-from app.logs import bind_context, get_logger
+from app.core.errors import BadSignatureError, UnprocessableError
+from app.core.graph_source import GraphSource
+from app.core.logs import bind_context, get_logger
 from app.metrics import Metrics
 from app.webhook_events import Delivery, is_stale, to_delivery
 from app.webhook_models import InternalErrorEvent, PolicyEvent, RunStateEvent

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app import settings as settings_module
+from app.core import settings as settings_module
 from tests.deploy.deployfiles import setting_names
 
 

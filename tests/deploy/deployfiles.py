@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from pydantic import AliasChoices
 
-from app.settings import Settings
+from app.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

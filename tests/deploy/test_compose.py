@@ -18,8 +18,8 @@ import pytest
 import yaml
 from jsonschema import Draft201909Validator
 
-from app.settings import Settings, check_bind, load_settings
-from app.webhook_secret import resolve_webhook_secret
+from app.core.settings import Settings, check_bind, load_settings
+from app.core.webhook_secret import resolve_webhook_secret
 from temporal.devserver import DYNAMIC_CONFIG
 from temporal.search_attributes import ALL as SEARCH_ATTRIBUTES
 from tests.deploy.deployfiles import (

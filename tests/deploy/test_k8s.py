@@ -9,9 +9,9 @@ import pytest
 import yaml
 from kubernetes_validate import utils as k8s_validate  # type: ignore[import-untyped]
 
-from app.settings import check_bind, load_settings
+from app.core.settings import check_bind, load_settings
+from app.core.webhook_secret import resolve_webhook_secret
 from app.stackfile import parse_stack_graph
-from app.webhook_secret import resolve_webhook_secret
 from tests.deploy.deployfiles import (
     K8S_DIR,
     k8s_container_env,

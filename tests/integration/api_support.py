@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from app.chains import chain_input
+from app.core.chains import chain_input
+from app.core.settings import Settings, load_settings
 from app.main import create_app
-from app.settings import Settings, load_settings
 from app.stackfile import load_stack_graph
 from temporal.inputs import RunEvent
 from tests.integration.conftest import Engine, eventually

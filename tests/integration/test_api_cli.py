@@ -13,8 +13,8 @@ import pytest
 import structlog.testing
 from typer.testing import CliRunner, Result
 
-from app import settings as settings_module
 from app.cli import app as cli
+from app.core import settings as settings_module
 from app.main import uvicorn_server
 from temporal.devserver import DevServer
 from tests.integration.api_support import STACKS, TOKEN, Api, api_for

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from app.chains import chain_input
+from app.core.chains import chain_input
+from app.core.settings import load_settings
+from app.core.temporal_connect import connect_temporal
 from app.main import create_app
-from app.settings import load_settings
 from app.stackfile import load_stack_graph
-from app.temporal_connect import connect_temporal
 from temporal.client import deliver_run_event, root_chain_id
 from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest

@@ -17,9 +17,9 @@ from app.api_models import (
     PlanOut,
     StartChainIn,
 )
+from app.core.errors import NotFoundError
+from app.core.logs import bind_context
 from app.deps import ChainsDep, GraphsDep, require_token
-from app.errors import NotFoundError
-from app.logs import bind_context
 from app.stackfile import UnknownStackError, to_json, to_mermaid
 from app.stackfile.models import STACK_ID_MAX
 from temporal.inputs import ChainStatus

@@ -5,8 +5,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from app.core.errors import TemporalUnavailableError
 from app.deps import GatewayDep, GraphsDep
-from app.errors import TemporalUnavailableError
 
 router = APIRouter(tags=["health"])
 

@@ -5,8 +5,8 @@ import asyncio
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.core.errors import TemporalUnavailableError
 from app.deps import ChainsDep, MetricsDep
-from app.errors import TemporalUnavailableError
 from temporal.inputs import ChainStatus
 
 router = APIRouter(tags=["health"])

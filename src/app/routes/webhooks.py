@@ -6,8 +6,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.core.errors import ApiError, PayloadTooLargeError
 from app.deps import MetricsDep, WebhooksDep
-from app.errors import ApiError, PayloadTooLargeError
 from app.webhooks import MAX_BODY_BYTES, SIGNATURE_HEADER
 
 router = APIRouter(tags=["webhooks"])

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
-from app.durations import SYNTAX_HINT, Duration
+from app.stackfile.durations import SYNTAX_HINT, Duration
 from temporal.inputs import Confirm, OnFailure, Trigger
 
 STACK_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"

@@ -1,6 +1,6 @@
 """A plan: the stacks a chain covers, their upstreams within it, their policies and waves.
 
-Plain frozen data (ids, tuples, numbers and enums); :func:`app.chains.chain_input` turns a
+Plain frozen data (ids, tuples, numbers and enums); :func:`app.core.chains.chain_input` turns a
 plan into the frozen input of a ``DependencyChain`` workflow.
 """
 

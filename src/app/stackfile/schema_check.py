@@ -5,7 +5,7 @@ from datetime import timedelta
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from app.durations import format_duration
+from app.stackfile.durations import format_duration
 from app.stackfile.loader import Document
 from app.stackfile.models import STACK_ID_MAX, StackEntry, StackFileModel
 from app.stackfile.problems import Level, did_you_mean

@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.settings import BindRefusedError, check_bind
+from app.core.settings import BindRefusedError, check_bind
 from tests.unit.app.webapp import TOKEN, WebApp, build, settings_for
 
 GOOD = {"Authorization": f"Bearer {TOKEN}"}

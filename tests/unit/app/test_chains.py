@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.chains import chain_input, root_planner
+from app.core.chains import chain_input, root_planner
 from app.stackfile import parse_stack_graph
 from temporal.inputs import Confirm, OnFailure, StartChainRequest, Trigger
 

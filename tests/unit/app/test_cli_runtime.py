@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app
-from app.settings import get_settings
+from app.core.settings import get_settings
 
 ACCOUNT = {
     "SPACELIFT_API_KEY_ENDPOINT": "https://acme.app.spacelift.io",

@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from temporalio.client import Client
 
-from app.errors import TemporalUnavailableError
+from app.core.errors import TemporalUnavailableError
 from app.temporal_gateway import TemporalGateway
 from tests.unit.app.webapp import WebApp
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from app import graph_source
-from app.errors import UnavailableError
-from app.graph_source import GraphSource
+from app.core import graph_source
+from app.core.errors import UnavailableError
+from app.core.graph_source import GraphSource
 from app.stackfile import load_stack_graph
 
 FILE = "version: 1\nstacks:\n  network: {}\n  app: {depends_on: [network]}\n"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.durations import format_duration, parse_duration
-from app.settings import Settings, SettingsError, load_settings
+from app.core.settings import Settings, SettingsError, load_settings
+from app.stackfile.durations import format_duration, parse_duration
 
 ALL_NAMES = (
     "SPACELIFT_API_KEY_ENDPOINT", "SPACELIFT_API_KEY_ID", "SPACELIFT_API_KEY_SECRET",

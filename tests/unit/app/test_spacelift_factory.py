@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.settings import load_settings
-from app.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
+from app.core.settings import load_settings
+from app.core.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
 from spacelift import SpaceliftClient
 
 

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app import cli_stackfile
 from app.cli import app
-from app.settings import Settings, get_settings
+from app.core.settings import Settings, get_settings
 from spacelift import SpaceliftError
 from tests.unit.app.stackfiles import FakeStack, yaml_of
 

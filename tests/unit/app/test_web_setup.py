@@ -9,12 +9,12 @@ import pytest
 import structlog
 from typer.testing import CliRunner
 
-from app import settings as settings_module
 from app.cli import app as cli
-from app.logs import bind_context, configure_logging, get_logger, new_request_context
+from app.core import settings as settings_module
+from app.core.logs import bind_context, configure_logging, get_logger, new_request_context
+from app.core.settings import SettingsError, load_settings
+from app.core.webhook_secret import SANDBOX_WEBHOOK_SECRET, resolve_webhook_secret
 from app.main import create_app
-from app.settings import SettingsError, load_settings
-from app.webhook_secret import SANDBOX_WEBHOOK_SECRET, resolve_webhook_secret
 from tests.unit.app.webapp import write_stacks
 
 ACCOUNT = {"spacelift_endpoint": "https://acme.app.spacelift.io", "spacelift_token": "t0ken"}

@@ -12,10 +12,10 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from app.core.errors import ConflictError, NotFoundError, TemporalUnavailableError
+from app.core.settings import Settings, load_settings
 from app.deps import AppParts, get_chains, get_webhooks
-from app.errors import ConflictError, NotFoundError, TemporalUnavailableError
 from app.main import create_app
-from app.settings import Settings, load_settings
 from app.webhooks import WebhookHandler
 from temporal.inputs import ChainStatus, RunEvent
 

@@ -6,7 +6,7 @@ sandbox signs its webhooks with, so ``make run`` works with no set-up; set the v
 another one in both.
 """
 
-from app.settings import Settings, SettingsError
+from app.core.settings import Settings, SettingsError
 
 SANDBOX_WEBHOOK_SECRET = "stackchain-sandbox-webhook-secret"  # noqa: S105 - public demo value
 """The sandbox's well-known webhook secret: only ever used when no Spacelift account is set."""

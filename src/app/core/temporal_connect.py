@@ -3,7 +3,7 @@
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
-from app.settings import Settings
+from app.core.settings import Settings
 from temporal.client import connect
 from temporal.search_attributes import ensure_search_attributes
 

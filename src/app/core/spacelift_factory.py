@@ -1,6 +1,6 @@
 """The one place a Spacelift client is built from the settings."""
 
-from app.settings import Settings
+from app.core.settings import Settings
 from spacelift import SpaceliftClient
 
 

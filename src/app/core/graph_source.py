@@ -1,4 +1,4 @@
-"""The dependency file as the web server reads it: loaded again whenever it changes on disk.
+"""The dependency file as the server and the worker read it: loaded again when it changes on disk.
 
 Chains are planned from the file as it is when they start (an edit affects new chains only), so
 the server re-reads it when its modification time or size changed, and keeps the last good graph
@@ -8,8 +8,8 @@ for the webhook filter while the file is broken (``/readyz`` says it is).
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.errors import UnavailableError
-from app.logs import get_logger
+from app.core.errors import UnavailableError
+from app.core.logs import get_logger
 from app.stackfile import StackFileError, StackGraph, load_stack_graph
 
 log = get_logger(__name__)

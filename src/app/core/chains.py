@@ -6,8 +6,8 @@ the graph it started with.
 
 from pathlib import Path
 
-from app.errors import UnavailableError
-from app.graph_source import GraphSource
+from app.core.errors import UnavailableError
+from app.core.graph_source import GraphSource
 from app.stackfile import Plan, StackGraph, StackPolicy
 from temporal import inputs
 from temporal.activities import ChainPlanner, RootStacks

@@ -1,7 +1,8 @@
-"""The web server's errors and their HTTP statuses (``app.error_handlers`` turns them into answers).
+"""The errors the core and the web server raise, each with the HTTP status it is answered with.
 
-Nothing here imports the web framework, so code the worker shares with the API (the dependency
-file's ``GraphSource``) can raise them without loading FastAPI into the worker.
+The web server's ``error_handlers`` turns them into answers. Nothing here imports the web
+framework, so code the worker shares with the API (the dependency file's ``GraphSource``) can raise
+them without loading FastAPI into the worker.
 
 ::
 

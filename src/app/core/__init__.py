@@ -1,0 +1,1 @@
+"""What the web server and the CLI share: settings, logs, errors, Temporal and Spacelift wiring."""
