@@ -55,7 +55,7 @@ def api(
     port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
 ) -> None:
     """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
-    from app.main import create_app, uvicorn_server  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
+    from app.web.server import create_app, uvicorn_server  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
 
     settings = settings_or_fail()
     try:

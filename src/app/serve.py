@@ -18,10 +18,10 @@ from rich.console import Console
 from app.core.settings import Settings
 from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
-from app.main import create_app, uvicorn_server
 from app.runtime import run_worker
 from app.sandbox_world import sandbox_config
 from app.stackfile import load_stack_graph
+from app.web.server import create_app, uvicorn_server
 from spacelift.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, running_sandbox
 from temporal.devserver import DevServer
 

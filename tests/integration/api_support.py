@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from app.core.chains import chain_input
 from app.core.settings import Settings, load_settings
-from app.main import create_app
 from app.stackfile import load_stack_graph
+from app.web.server import create_app
 from temporal.inputs import RunEvent
 from tests.integration.conftest import Engine, eventually
 

@@ -14,8 +14,8 @@ from temporalio.client import Client
 from app.core.chains import chain_input
 from app.core.settings import load_settings
 from app.core.temporal_connect import connect_temporal
-from app.main import create_app
 from app.stackfile import load_stack_graph
+from app.web.server import create_app
 from temporal.client import deliver_run_event, root_chain_id
 from temporal.devserver import DevServer
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest

@@ -1,6 +1,6 @@
 """The bounded set behind duplicate webhooks and finished-chain counts."""
 
-from app.bounded import BoundedSet
+from app.web.bounded import BoundedSet
 
 
 def test_the_oldest_member_is_forgotten_first() -> None:

@@ -22,4 +22,4 @@ def test_loading_the_cli_loads_no_web_server_or_sandbox() -> None:
 
 def test_the_probe_sees_the_web_server_when_it_is_loaded() -> None:
     """The check above can fail: the web app imported beside the CLI shows up."""
-    assert {"fastapi", "uvicorn"} <= _web_modules_after("app.cli, app.main")
+    assert {"fastapi", "uvicorn"} <= _web_modules_after("app.cli, app.web.server")

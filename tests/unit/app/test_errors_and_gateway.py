@@ -6,7 +6,7 @@ import pytest
 from temporalio.client import Client
 
 from app.core.errors import TemporalUnavailableError
-from app.temporal_gateway import TemporalGateway
+from app.web.temporal_gateway import TemporalGateway
 from tests.unit.app.webapp import WebApp
 
 

@@ -14,7 +14,7 @@ from app.core import settings as settings_module
 from app.core.logs import bind_context, configure_logging, get_logger, new_request_context
 from app.core.settings import SettingsError, load_settings
 from app.core.webhook_secret import SANDBOX_WEBHOOK_SECRET, resolve_webhook_secret
-from app.main import create_app
+from app.web.server import create_app
 from tests.unit.app.webapp import write_stacks
 
 ACCOUNT = {"spacelift_endpoint": "https://acme.app.spacelift.io", "spacelift_token": "t0ken"}

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from app.webhooks import MAX_BODY_BYTES
+from app.web.webhooks.handler import MAX_BODY_BYTES
 from tests.unit.app.webapp import SECRET, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.main import create_app
-from app.metrics import Metrics
-from app.webhooks import WebhookHandler
+from app.web.metrics import Metrics
+from app.web.server import create_app
+from app.web.webhooks.handler import WebhookHandler
 from spacelift import RunState
 from spacelift.sandbox import Sandbox, SandboxConfig, SandboxStack, WebhookTarget
 from tests.unit.app.webapp import (

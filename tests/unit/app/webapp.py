@@ -14,9 +14,9 @@ from temporalio.client import Client
 
 from app.core.errors import ConflictError, NotFoundError, TemporalUnavailableError
 from app.core.settings import Settings, load_settings
-from app.deps import AppParts, get_chains, get_webhooks
-from app.main import create_app
-from app.webhooks import WebhookHandler
+from app.web.deps import AppParts, get_chains, get_webhooks
+from app.web.server import create_app
+from app.web.webhooks.handler import WebhookHandler
 from temporal.inputs import ChainStatus, RunEvent
 
 SECRET = "unit-test-webhook-secret"

@@ -7,8 +7,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.core.errors import ApiError, PayloadTooLargeError
-from app.deps import MetricsDep, WebhooksDep
-from app.webhooks import MAX_BODY_BYTES, SIGNATURE_HEADER
+from app.web.deps import MetricsDep, WebhooksDep
+from app.web.webhooks.handler import MAX_BODY_BYTES, SIGNATURE_HEADER
 
 router = APIRouter(tags=["webhooks"])
 

@@ -16,19 +16,19 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from app.chain_service import ChainService
 from app.core.errors import TemporalUnavailableError
 from app.core.graph_source import GraphSource
 from app.core.logs import get_logger, new_request_context
 from app.core.settings import Settings
 from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
-from app.deps import AppParts
-from app.error_handlers import install_error_handlers
-from app.metrics import Metrics
-from app.routes import api_v1, health, metrics, webhooks
-from app.temporal_gateway import DEFAULT_RPC_TIMEOUT, TemporalConnector, TemporalGateway
-from app.webhooks import LaneSignaler, WebhookHandler
+from app.web.chain_service import ChainService
+from app.web.deps import AppParts
+from app.web.error_handlers import install_error_handlers
+from app.web.metrics import Metrics
+from app.web.routes import api_v1, health, metrics, webhooks
+from app.web.temporal_gateway import DEFAULT_RPC_TIMEOUT, TemporalConnector, TemporalGateway
+from app.web.webhooks.handler import LaneSignaler, WebhookHandler
 from temporal.client import deliver_run_event
 from temporal.inputs import RunEvent
 

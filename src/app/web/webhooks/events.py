@@ -11,7 +11,7 @@ An event's own time is the default shape's ``timestamp`` or the policy shape's `
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from app.webhook_models import NANOSECONDS, PolicyEvent, RunStateEvent
+from app.web.webhooks.models import NANOSECONDS, PolicyEvent, RunStateEvent
 from temporal.inputs import RunEvent
 
 

@@ -1,4 +1,4 @@
-"""A set that remembers only its most recent members."""
+"""The web server's memory of recent webhooks and chains: a set of only its newest members."""
 
 from collections import OrderedDict
 from collections.abc import Hashable

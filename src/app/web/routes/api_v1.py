@@ -6,7 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
-from app.api_models import (
+from app.core.errors import NotFoundError
+from app.core.logs import bind_context
+from app.stackfile import UnknownStackError, to_json, to_mermaid
+from app.stackfile.models import STACK_ID_MAX
+from app.web.api_models import (
     ApproveOut,
     CancelOut,
     ChainList,
@@ -17,11 +21,7 @@ from app.api_models import (
     PlanOut,
     StartChainIn,
 )
-from app.core.errors import NotFoundError
-from app.core.logs import bind_context
-from app.deps import ChainsDep, GraphsDep, require_token
-from app.stackfile import UnknownStackError, to_json, to_mermaid
-from app.stackfile.models import STACK_ID_MAX
+from app.web.deps import ChainsDep, GraphsDep, require_token
 from temporal.inputs import ChainStatus
 
 

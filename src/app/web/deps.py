@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the app's parts, reached from the request (overridable in tests).
+"""The web server's FastAPI dependencies: its parts, reached from the request (tests override).
 
 They are ``async def`` although none awaits: FastAPI runs a plain ``def`` dependency in a worker
 thread, and those thread hops held webhook intake to 65% of the raw signal rate, against 82%
@@ -11,12 +11,12 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
-from app.auth import bearer, check_bearer
-from app.chain_service import ChainService
 from app.core.graph_source import GraphSource
-from app.metrics import Metrics
-from app.temporal_gateway import TemporalGateway
-from app.webhooks import WebhookHandler
+from app.web.auth import bearer, check_bearer
+from app.web.chain_service import ChainService
+from app.web.metrics import Metrics
+from app.web.temporal_gateway import TemporalGateway
+from app.web.webhooks.handler import WebhookHandler
 
 
 @dataclass(frozen=True)

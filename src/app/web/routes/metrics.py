@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.core.errors import TemporalUnavailableError
-from app.deps import ChainsDep, MetricsDep
+from app.web.deps import ChainsDep, MetricsDep
 from temporal.inputs import ChainStatus
 
 router = APIRouter(tags=["health"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.core.errors import TemporalUnavailableError
-from app.deps import GatewayDep, GraphsDep
+from app.web.deps import GatewayDep, GraphsDep
 
 router = APIRouter(tags=["health"])
 

@@ -21,13 +21,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.bounded import BoundedSet
 from app.core.errors import BadSignatureError, UnprocessableError
 from app.core.graph_source import GraphSource
 from app.core.logs import bind_context, get_logger
-from app.metrics import Metrics
-from app.webhook_events import Delivery, is_stale, to_delivery
-from app.webhook_models import InternalErrorEvent, PolicyEvent, RunStateEvent
+from app.web.bounded import BoundedSet
+from app.web.metrics import Metrics
+from app.web.webhooks.events import Delivery, is_stale, to_delivery
+from app.web.webhooks.models import InternalErrorEvent, PolicyEvent, RunStateEvent
 from spacelift import RunType
 from temporal import runstates
 from temporal.inputs import RunEvent

@@ -17,7 +17,7 @@ What the API process sees, and what it cannot:
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from app.bounded import BoundedSet
+from app.web.bounded import BoundedSet
 from temporal.inputs import ChainStatus
 
 _REMEMBERED_FINISHED = 10_000

@@ -1,8 +1,8 @@
 """What the operator API does to chains, over Temporal: start, list, read, cancel, approve.
 
-Every Temporal call goes through :class:`~app.temporal_gateway.TemporalGateway`, so it is bounded
-in time and an unreachable server is a 503. Chains are ``DependencyChain`` workflows on this
-deployment's task queue; any other workflow id is "no such chain".
+Every Temporal call goes through :class:`~app.web.temporal_gateway.TemporalGateway`, so it is
+bounded in time and an unreachable server is a 503. Chains are ``DependencyChain`` workflows on
+this deployment's task queue; any other workflow id is "no such chain".
 """
 
 import re
@@ -30,11 +30,11 @@ from app.core.errors import (
     UnprocessableError,
 )
 from app.core.graph_source import GraphSource
-from app.metrics import Metrics
 from app.stackfile import UnknownStackError
 from app.stackfile.models import STACK_ID_MAX
-from app.temporal_gateway import TemporalGateway
-from app.webhook_models import RUN_ID_MAX
+from app.web.metrics import Metrics
+from app.web.temporal_gateway import TemporalGateway
+from app.web.webhooks.models import RUN_ID_MAX
 from temporal import client as workflows
 from temporal import search_attributes
 from temporal.chainstate import NotAwaitingConfirmationError, StackNotInChainError

@@ -1,4 +1,4 @@
-"""Where the web server's errors become answers: every error is ``{"detail": ...}`` JSON."""
+"""Where errors become the web server's answers: every error is ``{"detail": ...}`` JSON."""
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError

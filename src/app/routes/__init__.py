@@ -1,1 +1,0 @@
-"""The HTTP routes: ``/webhooks``, ``/api/v1``, health and metrics."""

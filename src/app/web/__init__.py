@@ -1,0 +1,1 @@
+"""The web server: the FastAPI app, its routes, auth, the webhook intake and the operator API."""
