@@ -5,6 +5,10 @@
 # Settings come from the environment (see config/.env.example); the dependency file is expected
 # at /etc/stackchain/stacks.yaml (mount it, or set STACKCHAIN_CONFIG).
 
+# The base image of both stages, as name:tag@sha256:<digest> once pinned: deploy/pin-images.sh
+# reads the digest of the tag from the registry and writes it here (and in docker-compose.yml).
+# To bump it: change the tag, run deploy/pin-images.sh where a registry is reachable, review and
+# commit. `docker build --build-arg PYTHON_IMAGE=...` overrides it for one build.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- build: the dependencies exactly as requirements.lock pins them (hashes checked), then the

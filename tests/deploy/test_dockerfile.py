@@ -81,9 +81,12 @@ def test_the_image_is_built_in_stages() -> None:
 
 
 def test_the_runtime_is_slim_python_311() -> None:
-    """The runtime stage is a slim Python 3.11 image, the version the project supports."""
+    """The runtime stage is a slim Python 3.11 image, the version the project supports (pinned
+    by digest or not: tests/deploy/test_images.py checks the pin)."""
     argument = next(item for item in instructions() if item.keyword == "ARG")
-    assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11-slim(-\w+)?", argument.arguments)
+    assert re.fullmatch(
+        r"PYTHON_IMAGE=python:3\.11-slim(-\w+)?(@sha256:[0-9a-f]{64})?", argument.arguments
+    )
 
 
 def test_the_process_runs_as_the_non_root_user_kubernetes_expects() -> None:
