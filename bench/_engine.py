@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from tests.integration.fake_spacelift import FakeSpacelift
 
-from app.runtime import exit_process
+from app.launch.runtime import exit_process
 from temporal.client import connect, deliver_run_event
 from temporal.inputs import ChainInput, RunEvent, StartChainRequest
 from temporal.worker import build_worker

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.client import Client
 
-from app.runtime import exit_process
+from app.launch.runtime import exit_process
 from temporal import client as workflows
 from temporal.devserver import DevServer
 

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
-from app.sandbox_world import sandbox_config
+from app.launch.sandbox import sandbox_config
 from app.stackfile import parse_stack_graph
 from spacelift.sandbox import (
     DEFAULT_KEY_ID,

@@ -15,7 +15,7 @@ from typer.testing import CliRunner, Result
 
 from app.cli import app as cli
 from app.core import settings as settings_module
-from app.web.server import uvicorn_server
+from app.launch.api import uvicorn_server
 from temporal.devserver import DevServer
 from tests.integration.api_support import STACKS, TOKEN, Api, api_for
 from tests.integration.conftest import Engine, eventually, free_port

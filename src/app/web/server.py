@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -147,9 +146,3 @@ def create_app(
         app.include_router(module.router)
     app.add_middleware(RequestLog)
     return app
-
-
-def uvicorn_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server for ``app`` that logs through structlog (no access log of its own)."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    return uvicorn.Server(config)

@@ -1,4 +1,4 @@
-"""The CLI module loads no web server: ``stackchain worker`` runs for days on what it imports."""
+"""The CLI loads no web server: ``stackchain worker`` runs for days on what it imports."""
 
 import subprocess
 import sys
@@ -22,4 +22,9 @@ def test_loading_the_cli_loads_no_web_server_or_sandbox() -> None:
 
 def test_the_probe_sees_the_web_server_when_it_is_loaded() -> None:
     """The check above can fail: the web app imported beside the CLI shows up."""
-    assert {"fastapi", "uvicorn"} <= _web_modules_after("app.cli, app.web.server")
+    assert {"fastapi", "uvicorn"} <= _web_modules_after("app.cli, app.launch.api")
+
+
+def test_the_worker_process_loads_no_web_server_or_sandbox() -> None:
+    """``stackchain worker`` imports its launch module when it runs, and that stays free of them."""
+    assert _web_modules_after("app.cli, app.launch.worker") == set()

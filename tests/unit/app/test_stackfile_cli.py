@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from app import cli_stackfile
 from app.cli import app
+from app.cli import stackfile as cli_stackfile
 from app.core.settings import Settings, get_settings
 from spacelift import SpaceliftError
 from tests.unit.app.stackfiles import FakeStack, yaml_of

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from app.cli_common import fail, settings_or_fail, stderr
+from app.cli.common import Output, OutputOption, fail, settings_or_fail, stderr
 from app.core.settings import Settings
 from app.core.spacelift_factory import NoSpaceliftAccountError, create_spacelift_client
 from app.stackfile import (
@@ -33,13 +33,6 @@ from app.stackfile import (
 from spacelift import SpaceliftError, Stack
 
 
-class Output(StrEnum):
-    """What a command prints: text for people, JSON for programs."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
 class GraphFormat(StrEnum):
     """How ``stackchain graph`` draws the graph."""
 
@@ -52,7 +45,6 @@ ConfigOption = Annotated[
     Path | None,
     typer.Option("--config", "-c", help="The dependency file [default: $STACKCHAIN_CONFIG]."),
 ]
-OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
 
 
 def _print_problems(problems: list[Problem] | tuple[Problem, ...]) -> None:

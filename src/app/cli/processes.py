@@ -1,22 +1,26 @@
-"""``stackchain serve``, ``worker`` and ``sandbox``: the long-running parts as processes."""
+"""``stackchain serve``, ``api``, ``worker`` and ``sandbox``: the commands that start a process.
 
-import asyncio
-import contextlib
+Each refuses a bad set-up before anything starts, then hands over to ``app.launch``, which it
+imports in its body (LAUNCH_IMPORTS_ARE_LAZY in ``app.cli``).
+"""
+
 from typing import Annotated
 
 import typer
+from rich.console import Console
 
-from app.cli_common import USAGE, fail, settings_or_fail, stderr
+from app.cli.common import USAGE, fail, settings_or_fail, stderr
 from app.core.logs import configure_logging
 from app.core.settings import BindRefusedError, SettingsError, check_bind
-from app.core.temporal_connect import connect_temporal, temporal_target
+from app.core.temporal_connect import temporal_target
 from app.core.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
-from app.runtime import exit_process, run_until_stopped, run_worker
 from app.stackfile import StackFileError, load_stack_graph
 
 
 def worker() -> None:
     """Run the chain engine's worker (workflows and activities) on STACKCHAIN_TASK_QUEUE."""
+    from app.launch.worker import run_worker_process  # noqa: PLC0415 - see LAUNCH_IMPORTS_ARE_LAZY
+
     settings = settings_or_fail()
     if settings.uses_sandbox:
         raise fail(
@@ -24,14 +28,7 @@ def worker() -> None:
             "`stackchain serve` for the built-in sandbox, or point the worker at one"
         )
     configure_logging()
-
-    async def main(stop: asyncio.Event) -> None:
-        client = await connect_temporal(settings)
-        where = temporal_target(settings)
-        stderr().print(f"worker: task queue {settings.task_queue!r} on Temporal at {where}")
-        await run_worker(settings, client, stop)
-
-    exit_process(run_until_stopped(main))
+    run_worker_process(settings, stderr())
 
 
 def serve(
@@ -48,8 +45,7 @@ def serve(
     ] = 8001,
 ) -> None:
     """Run everything: API, worker, embedded Temporal and (without an account) the sandbox."""
-    from app.serve import ServeOptions  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
-    from app.serve import serve as run_serve  # noqa: PLC0415
+    from app.launch.serve import ServeOptions, run_serve_process  # noqa: PLC0415 - see LAUNCH_IMPORTS_ARE_LAZY
 
     settings = settings_or_fail()
     try:
@@ -68,7 +64,28 @@ def serve(
         temporal_port=temporal_port,
         temporal_ui_port=temporal_ui_port,
     )
-    exit_process(run_until_stopped(lambda stop: run_serve(settings, options, stop)))
+    run_serve_process(settings, options)
+
+
+def api(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
+    from app.launch.api import build_api, run_api_process  # noqa: PLC0415 - see LAUNCH_IMPORTS_ARE_LAZY
+
+    settings = settings_or_fail()
+    try:
+        check_bind(host, has_token=settings.api_token is not None)
+        app = build_api(settings)
+    except BindRefusedError as error:
+        raise fail(str(error), code=USAGE) from None
+    except SettingsError as error:
+        raise fail(str(error)) from None
+    configure_logging()
+    address = temporal_target(settings)
+    Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
+    run_api_process(app, host=host, port=port)
 
 
 def sandbox(
@@ -78,8 +95,8 @@ def sandbox(
     ] = None,
 ) -> None:
     """Run the Spacelift sandbox alone, with the dependency file's stacks."""
-    from app.sandbox_world import sandbox_config  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
-    from spacelift.sandbox import DEFAULT_KEY_ID, serve_sandbox  # noqa: PLC0415
+    from app.launch.sandbox import run_sandbox_process, sandbox_config  # noqa: PLC0415 - see LAUNCH_IMPORTS_ARE_LAZY
+    from spacelift.sandbox import DEFAULT_KEY_ID  # noqa: PLC0415
 
     settings = settings_or_fail()
     try:
@@ -90,19 +107,12 @@ def sandbox(
     config = sandbox_config(graph, webhook_url=webhook_url, webhook_secret=secret)
     configure_logging()
     stderr().print(f"Spacelift sandbox: http://127.0.0.1:{port}/graphql (key {DEFAULT_KEY_ID})")
-
-    async def main(stop: asyncio.Event) -> None:
-        task = asyncio.create_task(serve_sandbox(config, port=port))
-        await asyncio.wait({task, asyncio.create_task(stop.wait())}, return_when="FIRST_COMPLETED")
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    exit_process(run_until_stopped(main))
+    run_sandbox_process(config, port=port)
 
 
 def register(app: typer.Typer) -> None:
-    """Add the long-running commands to the CLI."""
+    """Add the commands that start a long-running process to the CLI."""
     app.command()(serve)
     app.command()(worker)
     app.command()(sandbox)
+    app.command()(api)

@@ -1,14 +1,11 @@
-"""``stackchain api`` (the web server alone) and the operator commands over HTTP.
+"""The operator commands over HTTP: ``trigger``, ``chains``, ``status``, ``cancel``, ``approve``.
 
-``trigger``, ``chains``, ``status``, ``cancel`` and ``approve`` talk to the API at
-``STACKCHAIN_URL``, with ``STACKCHAIN_API_TOKEN`` as bearer token when it is set. Data goes to
-stdout (``--output json`` for programs), errors to stderr. Exit codes: 0 success, 1 failed (the
-API refused, the chain failed), 2 wrong usage.
+They talk to the API at ``STACKCHAIN_URL``, with ``STACKCHAIN_API_TOKEN`` as bearer token when it
+is set. Data goes to stdout (``--output json`` for programs), errors to stderr. Exit codes: 0
+success, 1 failed (the API refused, the chain failed), 2 wrong usage.
 """
 
-import asyncio
 import json
-import signal
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,14 +15,9 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from app.cli_common import USAGE, fail, settings_or_fail
-from app.cli_render import chain_table, chains_table
-from app.cli_stackfile import Output, OutputOption
-from app.core.logs import configure_logging
-from app.core.settings import BindRefusedError, SettingsError, check_bind
-from app.core.temporal_connect import temporal_target
-from app.operator_client import ApiClient, OperatorError
-from app.runtime import exit_process
+from app.cli.common import Output, OutputOption, fail, settings_or_fail
+from app.cli.operator_client import ApiClient, OperatorError
+from app.cli.render import chain_table, chains_table
 from temporal.inputs import ChainStatus
 
 IntervalOption = Annotated[
@@ -48,36 +40,6 @@ def _api() -> Iterator[ApiClient]:
 
 def _print_json(data: Any) -> None:  # noqa: ANN401 - any JSON
     typer.echo(json.dumps(data, indent=2))
-
-
-def api(
-    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to bind.", min=1, max=65535)] = 8000,
-) -> None:
-    """Run the web server alone (webhooks and /api/v1), against TEMPORAL_ADDRESS."""
-    from app.web.server import create_app, uvicorn_server  # noqa: PLC0415 - see WEB_IMPORTS_ARE_LAZY
-
-    settings = settings_or_fail()
-    try:
-        check_bind(host, has_token=settings.api_token is not None)
-        app = create_app(settings)
-    except BindRefusedError as error:
-        raise fail(str(error), code=USAGE) from None
-    except SettingsError as error:
-        raise fail(str(error)) from None
-    configure_logging()
-    address = temporal_target(settings)
-    Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
-    # uvicorn re-raises the signal it shut down on: a clean stop by SIGTERM then exits 0 here.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    try:
-        asyncio.run(uvicorn_server(app, host=host, port=port).serve())
-        code = 0
-    except SystemExit as exit_:  # uvicorn exits when it cannot bind
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    except KeyboardInterrupt:
-        code = 0
-    exit_process(code)
 
 
 def _follow(client: ApiClient, chain_id: str, interval: float, *, live: bool) -> dict[str, Any]:
@@ -185,6 +147,6 @@ def approve(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``api`` and the operator commands to the ``stackchain`` app."""
-    for command in (api, trigger, chains, status, cancel, approve):
+    """Add the operator commands to the ``stackchain`` app."""
+    for command in (trigger, chains, status, cancel, approve):
         app.command()(command)

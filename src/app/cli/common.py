@@ -1,4 +1,7 @@
-"""What every ``stackchain`` command shares: how it fails, and how it reads the settings."""
+"""What every ``stackchain`` command shares: how it fails, reads the settings, picks its output."""
+
+from enum import StrEnum
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -8,6 +11,16 @@ from app.core.settings import Settings, SettingsError, get_settings
 
 USAGE = 2
 """The exit code of wrong usage (the contract's); 1 is "failed or invalid"."""
+
+
+class Output(StrEnum):
+    """What a command prints: text for people, JSON for programs."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+OutputOption = Annotated[Output, typer.Option("--output", "-o", help="text or json.")]
 
 
 def stderr() -> Console:

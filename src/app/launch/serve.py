@@ -11,6 +11,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import SecretStr
 from rich.console import Console
@@ -18,10 +19,12 @@ from rich.console import Console
 from app.core.settings import Settings
 from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
-from app.runtime import run_worker
-from app.sandbox_world import sandbox_config
+from app.launch.api import uvicorn_server
+from app.launch.runtime import exit_process, run_until_stopped
+from app.launch.sandbox import sandbox_config
+from app.launch.worker import run_worker
 from app.stackfile import load_stack_graph
-from app.web.server import create_app, uvicorn_server
+from app.web.server import create_app
 from spacelift.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, running_sandbox
 from temporal.devserver import DevServer
 
@@ -104,6 +107,11 @@ async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) 
         await asyncio.gather(api, worker, return_exceptions=True)
         for task in done:
             task.result()  # a part that stopped by itself: its error is the process's
+
+
+def run_serve_process(settings: Settings, options: ServeOptions) -> NoReturn:
+    """Run everything until SIGINT or SIGTERM, then leave with the process's exit code."""
+    exit_process(run_until_stopped(lambda stop: serve(settings, options, stop)))
 
 
 def _announce(

@@ -1,0 +1,34 @@
+"""The ``stackchain`` command line: the typer app every command joins, and ``main``.
+
+LAUNCH_IMPORTS_ARE_LAZY: the commands that start a long-running process (``serve``, ``api``,
+``worker``, ``sandbox``) import ``app.launch`` inside their bodies. Every command loads this
+package, and ``stackchain worker``, a long-running process, would otherwise carry FastAPI, uvicorn
+and ariadne for nothing (about 13 MB; ``tests/unit/app/test_cli_imports.py`` keeps it so). The CLI
+never imports ``app.web``: it reaches the web server through ``app.launch``.
+"""
+
+import typer
+
+from app.cli import operator, processes, stackfile
+
+app = typer.Typer(
+    name="stackchain",
+    help="Run Spacelift stacks in dependency order.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """Run Spacelift stacks in dependency order."""
+
+
+stackfile.register(app)
+processes.register(app)
+operator.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
