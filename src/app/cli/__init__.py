@@ -3,7 +3,7 @@
 LAUNCH_IMPORTS_ARE_LAZY: the commands that start a long-running process (``serve``, ``api``,
 ``worker``, ``sandbox``) import ``app.launch`` inside their bodies. Every command loads this
 package, and ``stackchain worker``, a long-running process, would otherwise carry FastAPI, uvicorn
-and ariadne for nothing (about 13 MB; ``tests/unit/app/test_cli_imports.py`` keeps it so). The CLI
+and ariadne for nothing (about 13 MB; ``tests/unit/app/cli/test_imports.py`` keeps it so). The CLI
 never imports ``app.web``: it reaches the web server through ``app.launch``.
 """
 

@@ -1,5 +1,6 @@
-"""`serve` and `worker` refuse bad set-ups before starting anything."""
+"""`serve`, `api` and `worker` refuse bad set-ups before starting anything."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ ACCOUNT = {
 
 
 @pytest.fixture(autouse=True)
-def fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def fresh_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test reads its own environment, from an empty working directory."""
     monkeypatch.chdir(tmp_path)
     for name in (*ACCOUNT, "STACKCHAIN_WEBHOOK_SECRET", "STACKCHAIN_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    yield
     get_settings.cache_clear()
 
 
@@ -43,3 +46,19 @@ def test_worker_without_an_account_says_how_to_run_the_sandbox() -> None:
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 1
     assert "stackchain serve" in result.output
+
+
+def test_api_refuses_a_public_address_without_a_token() -> None:
+    """stackchain api --host 0.0.0.0 with no STACKCHAIN_API_TOKEN exits 2 and says why."""
+    result = CliRunner().invoke(app, ["api", "--host", "0.0.0.0"])  # noqa: S104 - refused
+    assert result.exit_code == 2
+    assert "STACKCHAIN_API_TOKEN" in result.output
+
+
+def test_api_without_the_webhook_secret_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stackchain api against a real account without the webhook secret exits 1, naming it."""
+    for name, value in ACCOUNT.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["api"])
+    assert result.exit_code == 1
+    assert "STACKCHAIN_WEBHOOK_SECRET" in result.output

@@ -9,7 +9,7 @@ from app.stackfile import (
     to_json,
     to_mermaid,
 )
-from tests.unit.app.stackfiles import FakeStack, graph_of
+from tests.unit.app.stackfile.stackfiles import FakeStack, graph_of
 
 GRAPH = {"network": [], "database": ["network"], "app-api": ["database"], "end": ["app-api"]}
 

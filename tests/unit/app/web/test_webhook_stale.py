@@ -16,7 +16,7 @@ from app.web.server import create_app
 from app.web.webhooks.handler import WebhookHandler
 from spacelift import RunState
 from spacelift.sandbox import Sandbox, SandboxConfig, SandboxStack, WebhookTarget
-from tests.unit.app.webapp import (
+from tests.unit.app.web.webapp import (
     SAMPLE_TIME,
     SECRET,
     RecordingSignaler,

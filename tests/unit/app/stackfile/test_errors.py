@@ -3,7 +3,7 @@
 import pytest
 
 from app.stackfile import Level, Severity, StackFileError, parse_stack_graph
-from tests.unit.app.stackfiles import only, problems_of
+from tests.unit.app.stackfile.stackfiles import only, problems_of
 
 HEADER = "version: 1\nstacks:\n"
 

@@ -7,7 +7,7 @@ from temporalio.client import Client
 
 from app.core.errors import TemporalUnavailableError
 from app.web.temporal_gateway import TemporalGateway
-from tests.unit.app.webapp import WebApp
+from tests.unit.app.web.webapp import WebApp
 
 
 class RefusedConnect:

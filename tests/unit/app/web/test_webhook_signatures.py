@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from app.web.webhooks.handler import MAX_BODY_BYTES
-from tests.unit.app.webapp import SECRET, WebApp, sample, sign
+from tests.unit.app.web.webapp import SECRET, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"
 BODY = sample("run-finished-tracked")

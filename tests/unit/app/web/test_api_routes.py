@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from app.core.settings import BindRefusedError, check_bind
-from tests.unit.app.webapp import TOKEN, WebApp, build, settings_for
+from tests.unit.app.web.webapp import TOKEN, WebApp, build, settings_for
 
 GOOD = {"Authorization": f"Bearer {TOKEN}"}
 

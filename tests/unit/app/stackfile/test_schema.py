@@ -7,7 +7,7 @@ import app.stackfile
 from app.stackfile import load_stack_graph
 from app.stackfile.schema import json_schema, json_schema_text
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 CONFIG = ROOT / "config"
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.app.webapp import SAMPLES, WebApp, sample, sign
+from tests.unit.app.web.webapp import SAMPLES, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"
 ROOT_RUN = "01JD4Q8W5Z3K7M2N9P0R6S1T4V"

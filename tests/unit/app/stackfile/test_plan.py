@@ -14,7 +14,7 @@ from app.stackfile import (
     UnknownStackError,
     parse_stack_graph,
 )
-from tests.unit.app.stackfiles import graph_of
+from tests.unit.app.stackfile.stackfiles import graph_of
 
 DIAMOND = {
     "network": [],

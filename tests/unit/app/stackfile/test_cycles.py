@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from app.stackfile import Level, Problem, check_stack_file
 from app.stackfile.checks import MAX_CYCLES
-from tests.unit.app.stackfiles import problems_of, yaml_of
+from tests.unit.app.stackfile.stackfiles import problems_of, yaml_of
 
 _CYCLE = re.compile(r"cycle in depends_on: (.*)$")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.unit.app.webapp import WebApp, build, settings_for
+from tests.unit.app.web.webapp import WebApp, build, settings_for
 
 
 @pytest.fixture

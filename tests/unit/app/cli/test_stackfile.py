@@ -11,7 +11,7 @@ from app.cli import app
 from app.cli import stackfile as cli_stackfile
 from app.core.settings import Settings, get_settings
 from spacelift import SpaceliftError
-from tests.unit.app.stackfiles import FakeStack, yaml_of
+from tests.unit.app.stackfile.stackfiles import FakeStack, yaml_of
 
 runner = CliRunner()
 DIAMOND = {

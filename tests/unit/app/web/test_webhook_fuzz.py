@@ -6,7 +6,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.unit.app.webapp import SAMPLES, WebApp, sign
+from tests.unit.app.web.webapp import SAMPLES, WebApp, sign
 
 URL = "/webhooks/spacelift"
 FUZZ = settings(
