@@ -37,7 +37,7 @@ def _bytes(value: str | int) -> int:
 
 def _secret_settings() -> set[str]:
     """The environment names of every setting the app treats as a secret (typed SecretStr)."""
-    names = set()
+    names: set[str] = set()
     for item in Settings.model_fields.values():
         if SecretStr in getattr(item.annotation, "__args__", (item.annotation,)):
             names.update(
