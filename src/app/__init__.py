@@ -1,1 +1,1 @@
-"""stackchain's composition root: settings, the dependency file, the web server and the CLI."""
+"""stackchain's composition root, in rooms: stackfile, core, web, launch, cli (see the README)."""
