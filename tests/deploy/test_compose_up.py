@@ -25,7 +25,7 @@ from docker.errors import DockerException
 
 from tests.deploy.deployfiles import COMPOSE_FILE, ROOT
 
-WEBHOOK = ROOT / "tests" / "unit" / "app" / "webhook_samples" / "run-finished-tracked.json"
+WEBHOOK = ROOT / "tests" / "unit" / "app" / "web" / "webhook_samples" / "run-finished-tracked.json"
 START_DEADLINE = 900.0  # seconds: first pulls and the image build are slow
 
 

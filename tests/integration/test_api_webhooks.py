@@ -18,7 +18,7 @@ from tests.integration.conftest import Engine, eventually
 
 SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 TASK_COMPLETED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-SAMPLES = Path(__file__).parents[1] / "unit" / "app" / "webhook_samples"
+SAMPLES = Path(__file__).parents[1] / "unit" / "app" / "web" / "webhook_samples"
 
 
 async def lane_settled(lane: WorkflowHandle[Any, Any], *, signals: int) -> bool:
