@@ -187,8 +187,8 @@ class SpaceliftActivities:
                 known = set(req.known_run_ids)
                 made = await self._runs_since(req.stack_id, since)
                 mine = [run for run in made if _is_ours(run, identity, known)]
-                if mine:
-                    adopted = min(mine, key=lambda run: run.created_at)
+                if mine:  # the newest: an older one is an earlier call's, made late (stopped)
+                    adopted = max(mine, key=lambda run: run.created_at)
                     activity.logger.info("adopting run %s of %s", adopted.id, req.stack_id)
                     return dataclasses.replace(_triggered(adopted), earlier_try_lost=retried)
             run = await self._api.trigger_run(req.stack_id)
@@ -208,12 +208,13 @@ class SpaceliftActivities:
         async with _activity_scope():
             since = min(lost.started for lost in req.lost)
             made = await self._runs_since(req.stack_id, since)
+        late = timedelta(seconds=req.late_commit_seconds) + CLOCK_SKEW
         return [
             run_event(req.stack_id, run)
             for run in made
             if _is_ours(run, identity, known)
             and any(
-                lost.started - CLOCK_SKEW <= run.created_at <= lost.ended + CLOCK_SKEW
+                lost.started - CLOCK_SKEW <= run.created_at <= lost.ended + late
                 for lost in req.lost
             )
         ]
@@ -362,9 +363,10 @@ class LaneActivities:
     def _not_over_yet(self, run: Run) -> bool:
         """Whether Spacelift still shows the root's run going (a replica behind the webhook).
 
-        Such a run is read again, unless it started longer ago than the age limit.
+        Such a run is read again, unless Spacelift says it last changed longer ago than the age
+        limit (a forged event about a run stuck in a state is not waited on for ever).
         """
-        fresh = run.created_at >= datetime.now(UTC) - self._event_max_age
+        fresh = run.updated_at >= datetime.now(UTC) - self._event_max_age
         return fresh and run.type is RunType.TRACKED and not run.state.is_terminal
 
     def _not_a_root(self, run: Run, lane_identity: str | None) -> str | None:

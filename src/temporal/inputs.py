@@ -214,13 +214,10 @@ class LaneRun:
     """When the lane began the trigger that made (or adopted) the run, by Temporal's clock."""
     answered_at: datetime | None = None
     """When that trigger answered. Spacelift made the run in between: a request from before
-    the trigger began can share it and one from after the answer cannot, whatever Spacelift's
-    clock says; only in between is ``created_at`` compared."""
+    the trigger began can share it and one from later cannot, whatever Spacelift's clock says
+    (histories from before ``lane-knows-its-runs`` compared ``created_at`` in between)."""
     confirm_wanted: bool = False
     """A chain asked for a confirmation that has not gone through yet (retried on each poll)."""
-    retried: bool = False
-    """The trigger took more than one try: the run may be an earlier try's, older than the
-    answer by far, so ``created_at`` cannot place a request made during the call."""
 
 
 @dataclass(frozen=True)
@@ -265,6 +262,9 @@ class LaneInput:
     roots: dict[str, datetime] = field(default_factory=dict)
     """Root run ids the lane started chains for, each with the moment it may be forgotten."""
     lost_triggers: list[LostTrigger] = field(default_factory=list)
+    settled_triggers: list[LostTrigger] = field(default_factory=list)
+    """Lost trigger calls searched to the end, remembered for the event age limit: a run of
+    stackchain's made in one that turns up later committed late, and is stopped."""
     held_roots: list[RunEvent] = field(default_factory=list)
     """FINISHED runs the lane may have made itself: judged once its lost triggers are found."""
     stopping: list[str] = field(default_factory=list)
@@ -315,6 +315,8 @@ class LostRunsRequest:
     lost: list[LostTrigger]
     known_run_ids: list[str]
     identity: str | None = None
+    late_commit_seconds: float = 0.0
+    """How long after a call ended a try of it may still commit (widens each window)."""
 
 
 @dataclass(frozen=True)

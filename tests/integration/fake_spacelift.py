@@ -85,6 +85,8 @@ class FakeSpacelift:
         self.lost_events = 0
         self.finish_before_answer: set[str] = set()
         self.trigger_gates: dict[str, asyncio.Event] = {}
+        self.gated_triggers: list[str] = []
+        """Stacks whose ``runTrigger`` call waits at its gate right now (one entry per call)."""
         self.refuse_confirms = 0
         self.clock_skew = 0.0
         self.running = 0
@@ -100,7 +102,11 @@ class FakeSpacelift:
         """Create a run; ``trigger_gates[stack]`` holds the call until the test opens it."""
         gate = self.trigger_gates.get(stack_id)
         if gate is not None:
-            await gate.wait()
+            self.gated_triggers.append(stack_id)
+            try:
+                await gate.wait()
+            finally:
+                self.gated_triggers.remove(stack_id)
         outcomes = self.outcomes.get(stack_id, [])
         outcome, _, unchanged = (outcomes.pop(0) if outcomes else "FINISHED").partition("-")
         run = FakeRun(

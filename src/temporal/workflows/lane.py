@@ -64,9 +64,9 @@ being started are handed to the next run at continue-as-new instead of waited fo
 KNOWS_ITS_RUNS = "lane-knows-its-runs"
 """Patch: FINISHED runs are held only while stackchain's identity is unknown, only those made
 inside a lost trigger's window (give or take the clock skew), and not for ever; windows are
-searched again for a while after their end, so a trigger that commits late is found; an event
-stackchain's identity triggered is no root; a request made while a retried trigger was in
-flight queues."""
+searched again for a while after their end, and remembered for the event age limit, so a try
+that commits late is found and stopped; an event stackchain's identity triggered is no root; a
+request made while a trigger was in flight queues."""
 LATE_COMMIT_POLLS = 2
 """A trigger try that timed out may still commit a little later: its window is searched
 again for this many poll intervals after it ended (two minutes at the default interval)."""
@@ -89,6 +89,7 @@ class StackLaneWorkflow:
         self._roots = dict.fromkeys(req.recent_roots, horizon) | req.roots
         self._served = dict(req.served)
         self._lost = list(req.lost_triggers)
+        self._settled = list(req.settled_triggers)
         self._held = list(req.held_roots)
         self._stopping = list(req.stopping)
         self._identity = req.identity
@@ -194,6 +195,8 @@ class StackLaneWorkflow:
             self._remember(self._own, event.run_id)
             if event.run_id in self._stopping and runstates.is_terminal(event.state):
                 self._stopping.remove(event.run_id)
+        elif self._is_late_lost_run(event):
+            self._stop_lost_run(event)
         elif self._is_root(event):
             if self._may_be_lost_run(event):  # the lane looks for its lost runs first
                 self._held.append(event)
@@ -210,10 +213,32 @@ class StackLaneWorkflow:
         """
         if not workflow.patched(KNOWS_ITS_RUNS):
             return bool(self._lost)
+        return self._identity is None and self._made_during(event, self._lost)
+
+    def _is_late_lost_run(self, event: RunEvent) -> bool:
+        """Whether the run is a lost trigger try's that committed after the lane stopped looking.
+
+        That is: stackchain's identity triggered it, the lane does not know it, and Spacelift
+        made it during a trigger call the lane gave up on or retried.
+        """
+        if self._identity is None or event.triggered_by != self._identity:
+            return False
+        windows = self._lost + self._settled
+        return (
+            bool(windows) and workflow.patched(KNOWS_ITS_RUNS) and self._made_during(event, windows)
+        )
+
+    def _made_during(self, event: RunEvent, windows: list[LostTrigger]) -> bool:
+        """Whether Spacelift may have made the run during one of ``windows``.
+
+        A window is the trigger call, plus the time a try may take to commit after it, give or
+        take the clock skew.
+        """
         made = event.created_at
-        return self._identity is None and any(
-            made is None or lost.started - CLOCK_SKEW <= made <= lost.ended + CLOCK_SKEW
-            for lost in self._lost
+        late = self._poll * LATE_COMMIT_POLLS
+        return any(
+            made is None or lost.started - CLOCK_SKEW <= made <= lost.ended + late + CLOCK_SKEW
+            for lost in windows
         )
 
     def _take_root(self, event: RunEvent) -> None:
@@ -298,18 +323,18 @@ class StackLaneWorkflow:
     def _can_share(self, run: LaneRun, request: RunRequest) -> bool:
         """Whether ``run`` can serve ``request``: made after it was asked for, and live.
 
-        Made after: by the lane's own clock where it can tell (``LaneRun.answered_at``), so
-        Spacelift's clock need not agree with Temporal's. For a request made while the trigger
-        was in flight, Spacelift's ``createdAt`` decides, unless the trigger was retried: then
-        the run may be an earlier try's, made long before the answer, and the request queues.
-        A run being stopped, or that ended other than FINISHED, would hand the chain a failure
-        it did not have.
+        Made after: by the lane's own clock (``LaneRun.triggered_at``), so Spacelift's clock
+        need not agree with Temporal's. A request made while the trigger was in flight queues:
+        the run may be older than it (Spacelift's ``createdAt`` is whole seconds, on a clock
+        that may be ahead, and a retried trigger may have adopted an earlier try's run). A run
+        being stopped, or that ended other than FINISHED, would hand the chain a failure it did
+        not have.
         """
         before = run.created_at >= request.not_before
         answered_before = run.answered_at is not None and run.answered_at < request.not_before
         if run.triggered_at is not None and run.triggered_at >= request.not_before:
             made_after = True
-        elif answered_before or (run.retried and workflow.patched(KNOWS_ITS_RUNS)):
+        elif answered_before or (run.answered_at is not None and workflow.patched(KNOWS_ITS_RUNS)):
             made_after = False
         else:
             made_after = before
@@ -426,7 +451,13 @@ class StackLaneWorkflow:
         try:
             found = await call(
                 SpaceliftActivities.find_lost_runs,
-                LostRunsRequest(self._stack, self._lost, list(self._own), self._identity),
+                LostRunsRequest(
+                    self._stack,
+                    self._lost,
+                    list(self._own),
+                    self._identity,
+                    (self._poll * LATE_COMMIT_POLLS).total_seconds(),
+                ),
                 summary=f"look for runs of {len(self._lost)} lost trigger(s) of {self._stack}",
                 retry=calls.SPACELIFT,
             )
@@ -438,18 +469,16 @@ class StackLaneWorkflow:
             return False
         now = workflow.now()
         for event in found:
-            workflow.logger.warning("run %s was made by a lost trigger: stopping it", event.run_id)
             if workflow.patched(KNOWS_ITS_RUNS):
                 self._identity = self._identity or event.triggered_by
-            self._remember(self._own, event.run_id)
-            if not runstates.is_terminal(event.state):
-                self._stopping.append(event.run_id)
-                self._stop_at = now
+            self._stop_lost_run(event)
         if workflow.patched(KNOWS_ITS_RUNS):
-            settled = self._poll * LATE_COMMIT_POLLS
-            self._lost = [lost for lost in self._lost if lost.ended + settled > now]
+            late = self._poll * LATE_COMMIT_POLLS
+            self._settled += [lost for lost in self._lost if lost.ended + late <= now]
+            self._settled = [lost for lost in self._settled if lost.ended + self._max_age > now]
+            self._lost = [lost for lost in self._lost if lost.ended + late > now]
             self._search_at = min(
-                (min(now + self._poll, lost.ended + settled) for lost in self._lost),
+                (min(now + self._poll, lost.ended + late) for lost in self._lost),
                 default=None,
             )
         else:
@@ -457,6 +486,14 @@ class StackLaneWorkflow:
         self._release_held(lambda _: True)  # the runs that are the lane's were found
         await self._stop_orphans_if_due()
         return True
+
+    def _stop_lost_run(self, event: RunEvent) -> None:
+        """A run a lost trigger try made is the lane's: remembered, and stopped until over."""
+        workflow.logger.warning("run %s was made by a lost trigger: stopping it", event.run_id)
+        self._remember(self._own, event.run_id)
+        if not runstates.is_terminal(event.state):
+            self._stopping.append(event.run_id)
+            self._stop_at = workflow.now()
 
     def _release_held(self, judged: Callable[[RunEvent], bool]) -> None:
         """Take the held runs that ``judged`` picks for roots, unless they are the lane's."""
@@ -555,7 +592,6 @@ class StackLaneWorkflow:
             waiters={q.key: q.chain_id for q in queued},
             triggered_at=started,
             answered_at=workflow.now(),
-            retried=triggered.earlier_try_lost,
         )
         self._current = run
         self._remember(self._own, run.run_id)
@@ -635,6 +671,7 @@ class StackLaneWorkflow:
             own_runs=self._own,
             roots=self._roots,
             lost_triggers=self._lost,
+            settled_triggers=self._settled,
             held_roots=self._held,
             stopping=self._stopping,
             pending_roots=list(self._starting.values()),
