@@ -5,6 +5,8 @@ LAUNCH_IMPORTS_ARE_LAZY: the commands that start a long-running process (``serve
 package, and ``stackchain worker``, a long-running process, would otherwise carry FastAPI, uvicorn
 and ariadne for nothing (about 13 MB; ``tests/unit/app/cli/test_imports.py`` keeps it so). The CLI
 never imports ``app.web``: it reaches the web server through ``app.launch``.
+
+A command that crashes prints its traceback without local variables (they hold tokens and keys).
 """
 
 import typer
@@ -16,6 +18,7 @@ app = typer.Typer(
     help="Run Spacelift stacks in dependency order.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
 
 

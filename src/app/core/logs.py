@@ -3,6 +3,10 @@
 Every line carries ``chain_id``, ``stack_id`` and ``run_id`` (``None`` until a handler knows them):
 request handlers bind them with :func:`bind_context`. Values under secret-looking keys are
 replaced before rendering, so a careless ``log.info(..., token=...)`` cannot leak one.
+
+Tracebacks never show local variables, on a terminal or not: a frame's locals hold tokens, API
+key secrets and ``Authorization`` headers (rich's and structlog's pretty tracebacks print them by
+default). Off a terminal a traceback is the standard library's text in the line's ``exception``.
 """
 
 import logging
@@ -48,6 +52,9 @@ def _stderr_logger(*_: object) -> structlog.PrintLogger:
     return structlog.PrintLogger(sys.stderr)
 
 
+TRACEBACKS_WITHOUT_LOCALS = structlog.dev.RichTracebackFormatter(show_locals=False)
+"""How a console shows a traceback: rich, never with a frame's local variables (secrets)."""
+
 QUIET_LIBRARIES = ("httpx", "httpcore")
 """Libraries that log every request at INFO."""
 
@@ -66,8 +73,13 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
         _redact,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if as_json
+        else structlog.dev.ConsoleRenderer(exception_formatter=TRACEBACKS_WITHOUT_LOCALS)
     )
+    # The standard library's records (uvicorn's "Exception in ASGI application", temporalio's
+    # failed activities) carry ``exc_info``: as text in JSON, through the formatter on a console.
+    as_text = [structlog.processors.format_exc_info] if as_json else []
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -78,7 +90,11 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *as_text,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
