@@ -26,7 +26,7 @@ async def served(engine: Engine, tmp_path: Path) -> AsyncIterator[Api]:
     """The app on uvicorn at a free loopback port, its logs kept out of the CLI's output."""
     port = free_port()
     async with api_for(engine, tmp_path) as api:
-        server = uvicorn_server(api.app, host="127.0.0.1", port=port)
+        server = uvicorn_server(api.app, api.settings, host="127.0.0.1", port=port)
         with structlog.testing.capture_logs():
             task = asyncio.create_task(server.serve())
 

@@ -35,8 +35,8 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def settings_or_fail() -> Settings:
-    """The settings, or exit 1 naming the variable that is wrong."""
+    """The settings, or exit 2 (wrong usage) naming the variable that is wrong."""
     try:
         return get_settings()
     except SettingsError as error:
-        raise fail(str(error)) from None
+        raise fail(str(error), code=USAGE) from None

@@ -11,9 +11,13 @@ from rich.console import Console
 
 from app.cli.common import USAGE, fail, settings_or_fail, stderr
 from app.core.logs import configure_logging
-from app.core.settings import BindRefusedError, SettingsError, check_bind
+from app.core.settings import BindRefusedError, check_bind
 from app.core.temporal_connect import temporal_target
-from app.core.webhook_secret import resolve_webhook_secret, sandbox_webhook_secret
+from app.core.webhook_secret import (
+    WebhookSecretMissingError,
+    resolve_webhook_secret,
+    sandbox_webhook_secret,
+)
 from app.stackfile import StackFileError, load_stack_graph
 
 
@@ -54,8 +58,8 @@ def serve(
         raise fail(str(error), code=USAGE) from None
     try:
         resolve_webhook_secret(settings)  # before anything starts, as `api` does
-    except SettingsError as error:
-        raise fail(str(error)) from None
+    except WebhookSecretMissingError as error:
+        raise fail(str(error), code=USAGE) from None
     configure_logging()
     options = ServeOptions(
         host=host,
@@ -77,15 +81,13 @@ def api(
     settings = settings_or_fail()
     try:
         check_bind(host, has_token=settings.api_token is not None)
-        app = build_api(settings)
-    except BindRefusedError as error:
+        app = build_api(settings)  # never with the sandbox's public webhook secret
+    except (BindRefusedError, WebhookSecretMissingError) as error:
         raise fail(str(error), code=USAGE) from None
-    except SettingsError as error:
-        raise fail(str(error)) from None
     configure_logging()
     address = temporal_target(settings)
     Console(stderr=True).print(f"stackchain API on http://{host}:{port} (Temporal at {address})")
-    run_api_process(app, host=host, port=port)
+    run_api_process(app, settings, host=host, port=port)
 
 
 def sandbox(

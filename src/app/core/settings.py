@@ -98,6 +98,13 @@ class Settings(BaseSettings):
     reconcile_interval: Duration = Field(
         timedelta(minutes=5), validation_alias=_env("STACKCHAIN_RECONCILE_INTERVAL")
     )
+    http_max_connections: int = Field(100, validation_alias=_env("STACKCHAIN_HTTP_MAX_CONNECTIONS"))
+    http_keepalive_timeout: Duration = Field(
+        timedelta(seconds=5), validation_alias=_env("STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT")
+    )
+    http_shutdown_timeout: Duration = Field(
+        timedelta(seconds=10), validation_alias=_env("STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT")
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -110,6 +117,7 @@ class Settings(BaseSettings):
             if value <= timedelta():
                 msg = f"{name} must be longer than zero"
                 raise ValueError(msg)
+        self._check_http_limits()
         if self.spacelift_endpoint is None:
             return self
         parts = urlsplit(self.spacelift_endpoint)
@@ -133,6 +141,19 @@ class Settings(BaseSettings):
             msg = "SPACELIFT_API_KEY_ID and SPACELIFT_API_KEY_SECRET must be set together"
             raise ValueError(msg)
         return self
+
+    def _check_http_limits(self) -> None:
+        """The HTTP limits as uvicorn takes them: a positive count, whole seconds."""
+        if self.http_max_connections < 1:
+            msg = "STACKCHAIN_HTTP_MAX_CONNECTIONS must be at least 1"
+            raise ValueError(msg)
+        for name, value in (
+            ("STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT", self.http_keepalive_timeout),
+            ("STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT", self.http_shutdown_timeout),
+        ):
+            if value < timedelta(seconds=1) or value.total_seconds() % 1:
+                msg = f"{name} must be whole seconds, at least 1s (such as 5s or 1m)"
+                raise ValueError(msg)
 
     @property
     def spacelift_identity(self) -> str | None:

@@ -8,6 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from app.core.settings import Settings
+from app.core.webhook_secret import require_webhook_secret
 from app.launch.runtime import exit_process
 from app.web.server import create_app
 
@@ -15,23 +16,44 @@ from app.web.server import create_app
 def build_api(settings: Settings) -> FastAPI:
     """The web server for ``settings``, built before anything runs.
 
-    Raises ``SettingsError`` when the settings cannot serve (the webhook secret is missing).
+    Raises ``WebhookSecretMissingError`` without ``STACKCHAIN_WEBHOOK_SECRET``: unlike ``serve``,
+    the API alone never falls back to the sandbox's public secret.
     """
+    require_webhook_secret(settings)
     return create_app(settings)
 
 
-def uvicorn_server(app: FastAPI, *, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server for ``app`` that logs through structlog (no access log of its own)."""
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
-    return uvicorn.Server(config)
+def uvicorn_config(app: FastAPI, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves ``app``: logs through structlog, within the settings' HTTP limits.
+
+    Past ``STACKCHAIN_HTTP_MAX_CONNECTIONS`` open connections (or requests in progress) uvicorn
+    answers 503 at once instead of holding more; an idle keep-alive connection is closed after
+    ``STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT``; on shutdown, requests still open after
+    ``STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT`` are cut.
+    """
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,  # RequestLog writes one line per request
+        limit_concurrency=settings.http_max_connections,
+        timeout_keep_alive=int(settings.http_keepalive_timeout.total_seconds()),
+        timeout_graceful_shutdown=int(settings.http_shutdown_timeout.total_seconds()),
+    )
 
 
-def run_api_process(app: FastAPI, *, host: str, port: int) -> NoReturn:
+def uvicorn_server(app: FastAPI, settings: Settings, *, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (see :func:`uvicorn_config`)."""
+    return uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
+
+
+def run_api_process(app: FastAPI, settings: Settings, *, host: str, port: int) -> NoReturn:
     """Serve ``app`` until SIGINT or SIGTERM, then leave (0 after a clean stop)."""
     # uvicorn re-raises the signal it shut down on: a clean stop by SIGTERM then exits 0 here.
     signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        asyncio.run(uvicorn_server(app, host=host, port=port).serve())
+        asyncio.run(uvicorn_server(app, settings, host=host, port=port).serve())
         code = 0
     except SystemExit as exit_:  # uvicorn exits when it cannot bind
         code = exit_.code if isinstance(exit_.code, int) else 1

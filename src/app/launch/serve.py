@@ -96,7 +96,7 @@ async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) 
         )
         client = await connect_temporal(live)
         server = uvicorn_server(
-            create_app(live, temporal=client), host=options.host, port=options.port
+            create_app(live, temporal=client), live, host=options.host, port=options.port
         )
         api = asyncio.create_task(server.serve(), name="api")
         worker = asyncio.create_task(run_worker(live, client, stop), name="worker")

@@ -1,5 +1,8 @@
 """`serve`, `api` and `worker` refuse bad set-ups before starting anything."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +11,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.core.settings import get_settings
+from tests.conftest import free_port
 
 ACCOUNT = {
     "SPACELIFT_API_KEY_ENDPOINT": "https://acme.app.spacelift.io",
@@ -34,9 +38,9 @@ def test_serve_on_a_public_host_without_a_token_is_wrong_usage() -> None:
 
 
 def test_serve_with_an_account_but_no_webhook_secret_fails_first() -> None:
-    """A real Spacelift account needs STACKCHAIN_WEBHOOK_SECRET: exit 1 before anything runs."""
+    """A real Spacelift account needs STACKCHAIN_WEBHOOK_SECRET: exit 2 before anything runs."""
     result = CliRunner().invoke(app, ["serve"], env=ACCOUNT)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "STACKCHAIN_WEBHOOK_SECRET is required" in result.output
     assert not Path(".stackchain").exists()
 
@@ -55,10 +59,49 @@ def test_api_refuses_a_public_address_without_a_token() -> None:
     assert "STACKCHAIN_API_TOKEN" in result.output
 
 
-def test_api_without_the_webhook_secret_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
-    """stackchain api against a real account without the webhook secret exits 1, naming it."""
+def test_api_without_the_webhook_secret_is_wrong_usage(monkeypatch: pytest.MonkeyPatch) -> None:
+    """stackchain api against a real account without the webhook secret exits 2, naming it."""
     for name, value in ACCOUNT.items():
         monkeypatch.setenv(name, value)
     result = CliRunner().invoke(app, ["api"])
-    assert result.exit_code == 1
-    assert "STACKCHAIN_WEBHOOK_SECRET" in result.output
+    assert result.exit_code == 2
+    assert "STACKCHAIN_WEBHOOK_SECRET is required" in result.output
+
+
+def stackchain(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``stackchain ARGS`` as a process in the empty working directory, with only ``env`` set.
+
+    A process, not CliRunner: a command that wrongly starts serving is then killed by the
+    time-out and fails its test, instead of serving for ever inside the test run.
+    """
+    return subprocess.run(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "app", *args],
+        env={"PATH": os.environ.get("PATH", "")} | (env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_api_without_any_setting_refuses_the_sandbox_secret() -> None:
+    """No Spacelift settings and no STACKCHAIN_WEBHOOK_SECRET: `api` does not fall back to the
+    sandbox's public secret (anyone could sign webhooks); it exits 2 naming the variable."""
+    result = stackchain("api", "--port", str(free_port()))
+    assert result.returncode == 2, result.stderr
+    assert "STACKCHAIN_WEBHOOK_SECRET is required" in result.stderr
+    assert "Only `stackchain serve`" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("STACKCHAIN_HTTP_MAX_CONNECTIONS", "0"), ("STACKCHAIN_HTTP_MAX_CONNECTIONS", "lots"),
+     ("STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT", "500ms"), ("STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT", "0s")],
+)  # fmt: skip
+def test_api_with_a_bad_http_limit_is_wrong_usage(name: str, value: str) -> None:
+    """A bad HTTP limit stops `api` before it serves: exit 2, the variable named."""
+    env = {"STACKCHAIN_WEBHOOK_SECRET": "s", name: value}
+    result = stackchain("api", "--port", str(free_port()), env=env)
+    assert result.returncode == 2, result.stderr
+    assert name in result.stderr
+

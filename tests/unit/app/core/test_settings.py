@@ -16,7 +16,8 @@ ALL_NAMES = (
     "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "STACKCHAIN_CONFIG", "STACKCHAIN_WEBHOOK_SECRET",
     "STACKCHAIN_API_TOKEN", "STACKCHAIN_TASK_QUEUE", "STACKCHAIN_POLL_INTERVAL",
     "STACKCHAIN_SPACELIFT_TIMEOUT", "STACKCHAIN_URL", "STACKCHAIN_EVENT_MAX_AGE",
-    "STACKCHAIN_RECONCILE_INTERVAL",
+    "STACKCHAIN_RECONCILE_INTERVAL", "STACKCHAIN_HTTP_MAX_CONNECTIONS",
+    "STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT", "STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT",
 )  # fmt: skip
 
 
@@ -186,3 +187,47 @@ def test_formatting_a_duration_reads_back(milliseconds: int) -> None:
     """format_duration writes what parse_duration reads, for any whole number of ms."""
     value = timedelta(milliseconds=milliseconds)
     assert parse_duration(format_duration(value)) == value
+
+
+HTTP_TIMEOUTS = {
+    "STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT": "http_keepalive_timeout",
+    "STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT": "http_shutdown_timeout",
+}
+
+
+def test_http_limits_are_read_from_their_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """STACKCHAIN_HTTP_MAX_CONNECTIONS, _KEEPALIVE_TIMEOUT, _SHUTDOWN_TIMEOUT are read."""
+    monkeypatch.setenv("STACKCHAIN_HTTP_MAX_CONNECTIONS", "250")
+    monkeypatch.setenv("STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT", "2s")
+    monkeypatch.setenv("STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT", "1m")
+    settings = load_settings()
+    assert settings.http_max_connections == 250
+    assert settings.http_keepalive_timeout == timedelta(seconds=2)
+    assert settings.http_shutdown_timeout == timedelta(minutes=1)
+
+
+@given(st.integers(max_value=0))
+def test_a_connection_limit_below_one_is_refused(count: int) -> None:
+    """No connection limit of zero or less: it would refuse everything, or nothing."""
+    with pytest.raises(SettingsError, match="STACKCHAIN_HTTP_MAX_CONNECTIONS must be at least 1"):
+        load_settings(http_max_connections=str(count))
+
+
+@given(
+    st.sampled_from(sorted(HTTP_TIMEOUTS)),
+    st.integers(min_value=0, max_value=10**8).filter(lambda ms: ms < 1000 or ms % 1000),
+)
+def test_http_timeouts_are_whole_seconds_of_at_least_one(name: str, milliseconds: int) -> None:
+    """uvicorn counts these in whole seconds: ``0s``, ``500ms`` or ``1s1ms`` is refused, named."""
+    with pytest.raises(SettingsError, match=f"{name} must be whole seconds, at least 1s"):
+        load_settings(**{HTTP_TIMEOUTS[name]: f"{milliseconds}ms"})
+
+
+@pytest.mark.parametrize("value", ["many", "1.5", "0x10"])
+def test_a_connection_limit_that_is_no_number_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """A connection limit must be a whole number; the message names the variable."""
+    monkeypatch.setenv("STACKCHAIN_HTTP_MAX_CONNECTIONS", value)
+    with pytest.raises(SettingsError, match="STACKCHAIN_HTTP_MAX_CONNECTIONS"):
+        load_settings()
