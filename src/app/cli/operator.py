@@ -1,8 +1,9 @@
 """The operator commands over HTTP: ``trigger``, ``chains``, ``status``, ``cancel``, ``approve``.
 
 They talk to the API at ``STACKCHAIN_URL``, with ``STACKCHAIN_API_TOKEN`` as bearer token when it
-is set. Data goes to stdout (``--output json`` for programs), errors to stderr. Exit codes: 0
-success, 1 failed (the API refused, the chain failed), 2 wrong usage.
+is set; they refuse to send the token over plain http to a host that is not loopback unless
+``--insecure`` is given. Data goes to stdout (``--output json`` for programs), errors to stderr.
+Exit codes: 0 success, 1 failed (the API refused, the chain failed), 2 wrong usage.
 """
 
 import json
@@ -15,21 +16,31 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from app.cli.common import Output, OutputOption, fail, settings_or_fail
-from app.cli.operator_client import ApiClient, OperatorError
+from app.cli.common import USAGE, Output, OutputOption, fail, settings_or_fail
+from app.cli.operator_client import ApiClient, OperatorError, UnsafeUrlError
 from app.cli.render import chain_table, chains_table
 from temporal.inputs import ChainStatus
 
 IntervalOption = Annotated[
     float, typer.Option("--interval", min=0.05, help="Seconds between reads.", hidden=True)
 ]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "--insecure",
+        help="Send STACKCHAIN_API_TOKEN over plain http to a host that is not loopback.",
+    ),
+]
 
 
 @contextmanager
-def _api() -> Iterator[ApiClient]:
+def _api(*, insecure: bool) -> Iterator[ApiClient]:
     settings = settings_or_fail()
     token = settings.api_token.get_secret_value() if settings.api_token else None
-    client = ApiClient(settings.url, token=token)
+    try:
+        client = ApiClient(settings.url, token=token, insecure=insecure)
+    except UnsafeUrlError as error:
+        raise fail(str(error), code=USAGE) from None
     try:
         yield client
     except OperatorError as error:
@@ -72,9 +83,10 @@ def trigger(
     wait: Annotated[bool, typer.Option("--wait", help="Follow the chain until it ends.")] = False,
     output: OutputOption = Output.TEXT,
     interval: IntervalOption = 2.0,
+    insecure: InsecureOption = False,
 ) -> None:
     """Start a chain from STACK by hand; with --wait, exit 1 unless it succeeds."""
-    with _api() as client:
+    with _api(insecure=insecure) as client:
         chain_id = client.start_chain(stack, include_root=include_root)
         if output is Output.TEXT:
             typer.echo(chain_id)
@@ -86,13 +98,15 @@ def trigger(
 
 
 def chains(
+    *,
     status: Annotated[
         ChainStatus | None, typer.Option("--status", help="Only chains in this status.")
     ] = None,
     output: OutputOption = Output.TEXT,
+    insecure: InsecureOption = False,
 ) -> None:
     """List chains, newest first."""
-    with _api() as client:
+    with _api(insecure=insecure) as client:
         found = client.chains(status)
     if output is Output.JSON:
         _print_json({"chains": found})
@@ -106,9 +120,10 @@ def status(
     watch: Annotated[bool, typer.Option("--watch", help="Follow until the chain ends.")] = False,
     output: OutputOption = Output.TEXT,
     interval: IntervalOption = 2.0,
+    insecure: InsecureOption = False,
 ) -> None:
     """Show a chain's stacks: state, attempts, run; with --watch, exit 1 unless it succeeds."""
-    with _api() as client:
+    with _api(insecure=insecure) as client:
         if watch:
             _end(_follow(client, chain_id, interval, live=output is Output.TEXT), output)
             return
@@ -121,10 +136,12 @@ def status(
 
 def cancel(
     chain_id: Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")],
+    *,
     output: OutputOption = Output.TEXT,
+    insecure: InsecureOption = False,
 ) -> None:
     """Cancel a chain: nothing more starts, runs in flight are stopped."""
-    with _api() as client:
+    with _api(insecure=insecure) as client:
         answer = client.cancel(chain_id)
     if output is Output.JSON:
         _print_json(answer)
@@ -135,10 +152,12 @@ def cancel(
 def approve(
     chain_id: Annotated[str, typer.Argument(metavar="CHAIN", help="The chain id.")],
     stack: Annotated[str, typer.Argument(help="The stack whose run waits in UNCONFIRMED.")],
+    *,
     output: OutputOption = Output.TEXT,
+    insecure: InsecureOption = False,
 ) -> None:
     """Confirm a stack's run that waits for confirmation in a chain."""
-    with _api() as client:
+    with _api(insecure=insecure) as client:
         answer = client.approve(chain_id, stack)
     if output is Output.JSON:
         _print_json(answer)

@@ -1,9 +1,14 @@
-"""The operator commands' way to the HTTP API (``STACKCHAIN_URL``, bearer token when set)."""
+"""The operator commands' way to the HTTP API (``STACKCHAIN_URL``, bearer token when set).
+
+The bearer token travels only where no one on the way can read it: over https, or over plain
+http to a loopback address. Anywhere else takes ``--insecure`` (:func:`token_exposure`).
+"""
 
 from typing import Any
 
 import httpx
 
+from app.core.settings import is_loopback
 from temporal.inputs import ChainStatus
 
 
@@ -11,19 +16,54 @@ class OperatorError(Exception):
     """The API could not be reached, or refused the request; the message says which and why."""
 
 
+class UnsafeUrlError(OperatorError):
+    """``STACKCHAIN_URL`` is not a URL the client may use (with its token): wrong usage."""
+
+
+def token_exposure(url: str) -> str | None:
+    """Why a bearer token sent to ``url`` could be read on the way; ``None`` when it cannot.
+
+    ``url`` is read by httpx, the parser that decides where requests go, so a user part
+    (``http://localhost@host``) or a fragment cannot make a remote host look local.
+    Raises :class:`UnsafeUrlError` when ``url`` is no http(s) URL with a host.
+    """
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        msg = f"STACKCHAIN_URL {url!r} is not a URL: {error}"
+        raise UnsafeUrlError(msg) from None
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        msg = f"STACKCHAIN_URL must be an http:// or https:// URL with a host, got {url!r}"
+        raise UnsafeUrlError(msg)
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
+        return f"{parsed.host} is reached over plain http, not https, and is not a loopback address"
+    return None
+
+
 TIMEOUT = 30.0
 """Seconds one operator command waits for the API."""
 
 
 class ApiClient:
-    """A small synchronous client of ``/api/v1``."""
+    """A small synchronous client of ``/api/v1``.
+
+    Raises :class:`UnsafeUrlError` for a ``url`` that would expose ``token``, unless ``insecure``.
+    """
 
     def __init__(
         self,
         url: str,
         *,
         token: str | None = None,
+        insecure: bool = False,
     ) -> None:
+        exposure = token_exposure(url)
+        if token and exposure and not insecure:
+            msg = (
+                f"refusing to send STACKCHAIN_API_TOKEN to {url}: {exposure}, so anyone on the "
+                "way could read it. Use an https:// STACKCHAIN_URL, or --insecure to send it anyway"
+            )
+            raise UnsafeUrlError(msg)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = url.rstrip("/")
         self._http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT)
