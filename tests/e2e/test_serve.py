@@ -4,6 +4,7 @@ and the sandbox; a push in the sandbox runs a chain through the real webhook pat
 import asyncio
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ stacks:
 
 async def test_serve_runs_a_chain_from_a_sandbox_push(tmp_path: Path) -> None:
     """In an empty directory, serve starts everything; a push to network runs app after it,
-    the state lands in .stackchain/, and SIGTERM ends it cleanly."""
+    the state lands in .stackchain/ (the user's alone), it warns that no API token is set, and
+    SIGTERM ends it cleanly."""
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "stacks.yaml").write_text(STACKS)
     api, sandbox = free_port(), free_port()
@@ -58,7 +60,12 @@ async def test_serve_runs_a_chain_from_a_sandbox_push(tmp_path: Path) -> None:
     assert chain["stacks"]["app"]["state"] == "succeeded"
     assert code == 0, output
     assert "SANDBOX" in output  # said loudly
-    assert (tmp_path / ".stackchain" / "temporal.db").is_file()
+    assert "WARNING: no STACKCHAIN_API_TOKEN is set" in output
+    state = tmp_path / ".stackchain"
+    assert (state / "temporal.db").is_file()
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    files = [path for path in state.rglob("*") if path.is_file()]
+    assert {stat.S_IMODE(path.stat().st_mode) for path in files} == {0o600}, files
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:

@@ -12,6 +12,7 @@ A command that crashes prints its traceback without local variables (they hold t
 import typer
 
 from app.cli import operator, processes, stackfile
+from app.cli.common import check_local_files
 
 app = typer.Typer(
     name="stackchain",
@@ -25,6 +26,7 @@ app = typer.Typer(
 @app.callback()
 def _root() -> None:
     """Run Spacelift stacks in dependency order."""
+    check_local_files()
 
 
 stackfile.register(app)

@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from app.core.local_files import env_file_warning
 from app.core.settings import Settings, SettingsError, get_settings
 
 USAGE = 2
@@ -34,9 +35,21 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    """Print ``warning: message`` on stderr and carry on."""
+    stderr().print(Text.assemble(("warning: ", "bold yellow"), message))
+
+
 def settings_or_fail() -> Settings:
     """The settings, or exit 2 (wrong usage) naming the variable that is wrong."""
     try:
         return get_settings()
     except SettingsError as error:
         raise fail(str(error), code=USAGE) from None
+
+
+def check_local_files() -> None:
+    """Warn (never fail) about a ``.env`` other users can read: it holds secrets."""
+    warning = env_file_warning()
+    if warning is not None:
+        warn(warning)

@@ -1,21 +1,24 @@
 """``stackchain serve``: the whole system in one process tree.
 
 The API and the worker run in this process; the embedded Temporal dev server (when
-``TEMPORAL_ADDRESS`` is unset) is a child process keeping its state in ``.stackchain/``; the
-Spacelift sandbox (when no Spacelift account is configured) serves on loopback in this process
-and sends its signed webhooks to this API.
+``TEMPORAL_ADDRESS`` is unset) is a child process keeping its state in ``.stackchain/`` (0700,
+its files 0600: the process runs under a private umask); the Spacelift sandbox (when no Spacelift
+account is configured) serves on loopback in this process and sends its signed webhooks to this
+API. Without ``STACKCHAIN_API_TOKEN`` it says loudly that the API is open to every local user.
 """
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NoReturn
 
 from pydantic import SecretStr
 from rich.console import Console
+from rich.text import Text
 
+from app.core.local_files import PRIVATE_UMASK, STATE_DIR, secure_state_dir
 from app.core.settings import Settings
 from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
@@ -28,7 +31,6 @@ from app.web.server import create_app
 from spacelift.sandbox import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, running_sandbox
 from temporal.devserver import DevServer
 
-STATE_DIR = Path(".stackchain")
 SANDBOX_PORT = 8001
 
 
@@ -44,11 +46,15 @@ class ServeOptions:
 
 
 @contextlib.asynccontextmanager
-async def _temporal(settings: Settings, options: ServeOptions) -> AsyncIterator[DevServer | None]:
-    """The embedded dev server when no Temporal is configured."""
+async def _temporal(
+    settings: Settings, options: ServeOptions, console: Console
+) -> AsyncIterator[DevServer | None]:
+    """The embedded dev server when no Temporal is configured, its state kept private."""
     if not settings.embedded_temporal:
         yield None
         return
+    for change in secure_state_dir(STATE_DIR):
+        console.print(Text.assemble(("warning: ", "bold yellow"), f"made private: {change}"))
     server = DevServer(
         STATE_DIR / "temporal.db",
         port=options.temporal_port,
@@ -90,7 +96,10 @@ def _loopback(host: str) -> str:
 async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) -> None:
     """Run everything until ``stop`` is set, then shut it down in reverse order."""
     console = Console(stderr=True)
-    async with _temporal(settings, options) as embedded, _spacelift(settings, options) as given:
+    async with (
+        _temporal(settings, options, console) as embedded,
+        _spacelift(settings, options) as given,
+    ):
         live = (
             given.model_copy(update={"temporal_address": embedded.address}) if embedded else given
         )
@@ -100,7 +109,7 @@ async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) 
         )
         api = asyncio.create_task(server.serve(), name="api")
         worker = asyncio.create_task(run_worker(live, client, stop), name="worker")
-        _announce(console, settings, live, options, embedded.ui_url if embedded else None)
+        announce(console, settings, live, options, embedded.ui_url if embedded else None)
         done, _ = await asyncio.wait({api, worker}, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         server.should_exit = True
@@ -111,12 +120,14 @@ async def serve(settings: Settings, options: ServeOptions, stop: asyncio.Event) 
 
 def run_serve_process(settings: Settings, options: ServeOptions) -> NoReturn:
     """Run everything until SIGINT or SIGTERM, then leave with the process's exit code."""
+    os.umask(PRIVATE_UMASK)  # what serve and its Temporal write (.stackchain/) is the user's alone
     exit_process(run_until_stopped(lambda stop: serve(settings, options, stop)))
 
 
-def _announce(
+def announce(
     console: Console, given: Settings, live: Settings, options: ServeOptions, ui_url: str | None
 ) -> None:
+    """Say where everything is, whether the sandbox stands in, and whether the API is open."""
     api = f"http://{options.host}:{options.port}"
     console.print(f"[bold]stackchain[/] API        {api}  (webhooks: {api}/webhooks/spacelift)")
     temporal = ui_url or f"{given.temporal_address} (namespace {given.temporal_namespace})"
@@ -132,3 +143,17 @@ def _announce(
     else:
         console.print(f"           Spacelift  {live.spacelift_endpoint}")
     console.print("  watch chains:   stackchain chains; stackchain status CHAIN --watch")
+    if given.api_token is None:
+        console.print(open_api_warning(api))
+
+
+def open_api_warning(api: str) -> Text:
+    """The loud line ``serve`` ends its announcement with when no API token is set."""
+    why = (
+        f"the API and web console at {api} obey anyone who can reach it on loopback: every "
+        "local user and program, and whatever a tunnel or proxy forwards to it, can cancel, "
+        "approve and trigger chains. Set STACKCHAIN_API_TOKEN (in .env or the environment, "
+        "e.g. from `python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`) to "
+        "require a bearer token."
+    )
+    return Text.assemble(("WARNING: no STACKCHAIN_API_TOKEN is set: ", "bold red"), (why, "red"))

@@ -105,3 +105,15 @@ def test_api_with_a_bad_http_limit_is_wrong_usage(name: str, value: str) -> None
     assert result.returncode == 2, result.stderr
     assert name in result.stderr
 
+
+def test_a_env_file_that_others_can_read_is_warned_about(tmp_path: Path) -> None:
+    """A .env readable by group or others: a warning on stderr, and the command still runs."""
+    (tmp_path / ".env").write_text("STACKCHAIN_CONFIG=missing.yaml\n")
+    (tmp_path / ".env").chmod(0o644)
+    loose = CliRunner().invoke(app, ["graph"])
+    (tmp_path / ".env").chmod(0o600)
+    private = CliRunner().invoke(app, ["graph"])
+    assert "warning: .env is readable by other users (mode 0644)" in loose.output
+    assert "missing.yaml" in loose.output  # the command ran, and read the .env
+    assert loose.exit_code == private.exit_code == 1
+    assert "readable by other users" not in private.output
