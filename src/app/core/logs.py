@@ -57,6 +57,9 @@ TRACEBACKS_WITHOUT_LOCALS = structlog.dev.RichTracebackFormatter(show_locals=Fal
 
 QUIET_LIBRARIES = ("httpx", "httpcore")
 """Libraries that log every request at INFO."""
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+"""uvicorn's loggers: its own default config gives them handlers of their own and stops them
+propagating, which would print tracebacks past our renderer."""
 
 
 def configure_logging(*, json_lines: bool | None = None, level: int = logging.INFO) -> None:
@@ -100,6 +103,10 @@ def configure_logging(*, json_lines: bool | None = None, level: int = logging.IN
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        server_logger.handlers = []
+        server_logger.propagate = True
     for chatty in QUIET_LIBRARIES:  # one line per request: the access log already says it
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 

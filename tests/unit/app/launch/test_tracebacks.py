@@ -2,14 +2,17 @@
 handler's line nor uvicorn's "Exception in ASGI application" prints local variables."""
 
 import logging
+import logging.config
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import structlog
+import uvicorn.config
 
-from app.core.logs import configure_logging
+from app.core.logs import SERVER_LOGGERS, configure_logging
 from app.web.server import create_app
 from tests.unit.app.launch.served import serving
 from tests.unit.app.web.webapp import no_temporal, settings_for
@@ -19,14 +22,20 @@ TOKEN = "api-token-7c5e0b9a"
 
 @pytest.fixture
 def console_logs(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
-    """Our logging as on a terminal (the coloured console renderer), writing to captured stderr."""
+    """Our logging as on a terminal (the coloured console renderer), writing to captured stderr.
+
+    Before it, uvicorn's own default config, as a server run with it (the sandbox's) leaves the
+    process: its loggers get their own stderr handler and stop propagating to ours.
+    """
     del capsys  # capture first, so the handler writes to the captured stream
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    loggers = [logging.getLogger(), *map(logging.getLogger, SERVER_LOGGERS)]
+    saved = [(each.handlers[:], each.level, each.propagate) for each in loggers]
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     configure_logging(json_lines=False)
     yield
     structlog.reset_defaults()
-    root.handlers, root.level = handlers, level
+    for each, (handlers, level, propagate) in zip(loggers, saved, strict=True):
+        each.handlers, each.level, each.propagate = handlers, level, propagate
 
 
 @pytest.mark.usefixtures("console_logs")
@@ -53,7 +62,8 @@ async def test_a_500_on_a_console_prints_no_token(
         )
     output = capsys.readouterr().err
     assert answer.status_code == 500
-    assert "Exception in ASGI application" in output  # uvicorn's line, through our logging
+    rendered = re.sub(r"\x1b\[[0-9;]*m", "", output)  # without the console's colours
+    assert "[error    ] Exception in ASGI application" in rendered  # uvicorn's, by our renderer
     assert "RuntimeError: a bug, with a token of 18 characters at hand" in output
     assert "Traceback" in output
     assert TOKEN not in output
