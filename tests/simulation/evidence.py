@@ -98,6 +98,8 @@ class Evidence:
     """Stack -> how its lane still follows a run that Spacelift says has ended."""
     started_at: float = 0.0
     """The sandbox clock (unix seconds) when the seed started: the planned actions' zero."""
+    replay_failures: dict[str, str] = field(default_factory=dict)
+    """Workflow run -> why its history does not replay, or which of its tasks failed live."""
 
     def run(self, run_id: str | None) -> SimRun | None:
         return next((run for run in self.runs if run.id == run_id), None)

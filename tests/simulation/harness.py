@@ -30,6 +30,7 @@ from temporal.worker import build_worker
 from tests.simulation.actions import Chains, Operators
 from tests.simulation.evidence import Evidence, collect_chain, listed_chains, stale_lanes
 from tests.simulation.invariants import chain_bound
+from tests.simulation.replays import replay_failures
 from tests.simulation.scenario import (
     ENGINE,
     PERSON,
@@ -272,6 +273,7 @@ class SeedRun:
             lost_webhooks=self.webhooks.log.lost,
             stale_lanes=stale,
             started_at=self._started_at,
+            replay_failures=await replay_failures(self.client, self.task_queue),
         )
 
     async def _terminate_all(self) -> None:

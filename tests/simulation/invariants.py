@@ -47,6 +47,7 @@ def check_all(evidence: Evidence) -> list[Violation]:
         unneeded_runs_end_stopped,
         final_states_agree_with_spacelift,
         fresh_roots_get_one_chain,
+        histories_replay,
     ]
     found = [violation for check in checks for violation in check(evidence)]
     return list(dict.fromkeys(found))  # a repeated update is one piece of evidence
@@ -205,3 +206,11 @@ def fresh_roots_get_one_chain(evidence: Evidence) -> list[Violation]:
     roots = Counter(doc["root_run_id"] for _, _, doc in _docs(evidence) if doc["root_run_id"])
     found += [Violation(name, f"root run {r} has {n} chains") for r, n in roots.items() if n > 1]
     return found
+
+
+def histories_replay(evidence: Evidence) -> list[Violation]:
+    """7. Every workflow history the seed made replays against the code that made it, and none
+    of its workflow tasks failed live: a workflow that is not deterministic stalls its chain the
+    moment a worker has to replay it."""
+    name = "7 every history replays"
+    return [Violation(name, f"{run}: {why}") for run, why in evidence.replay_failures.items()]

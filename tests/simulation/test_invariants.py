@@ -1,4 +1,4 @@
-"""The simulation's six invariant checks, fed hand-made evidence: no Temporal server, no seed.
+"""The simulation's seven invariant checks, fed hand-made evidence: no Temporal server, no seed.
 
 The fault simulation only proves something if its checks catch what they look for. Each
 invariant here passes the clean evidence of one well-behaved chain, and flags a representative
@@ -28,6 +28,7 @@ from tests.simulation.invariants import (
     check_all,
     final_states_agree_with_spacelift,
     fresh_roots_get_one_chain,
+    histories_replay,
     no_foreign_run_in_a_chain,
     one_run_per_attempt,
 )
@@ -155,7 +156,7 @@ def swap_run(evidence: Evidence, run: SimRun) -> None:
 
 
 def only_violation(evidence: Evidence) -> Violation:
-    """The one violation all six checks together find."""
+    """The one violation all seven checks together find."""
     found = check_all(evidence)
     assert len(found) == 1, found
     return found[0]
@@ -169,6 +170,7 @@ CHECKS: list[Callable[[Evidence], list[Violation]]] = [
     unneeded_runs_end_stopped,
     final_states_agree_with_spacelift,
     fresh_roots_get_one_chain,
+    histories_replay,
 ]
 
 
@@ -673,8 +675,19 @@ def test_chain_rooted_on_an_engine_run_is_caught() -> None:
     assert violation.evidence == f"{rogue} has root run E1 by {ENGINE}"
 
 
-def test_violations_are_tagged_with_one_of_six_invariants() -> None:
-    """check_all runs all six checks: one bad case per invariant yields all six numbers."""
+def test_a_history_that_does_not_replay_is_a_violation() -> None:
+    """A workflow run whose history did not replay (or whose task failed live) is reported."""
+    evidence = clean()
+    evidence.replay_failures = {"chain-a-1 (r1)": "replay: Nondeterminism error"}
+
+    violation = only_violation(evidence)
+
+    assert violation.invariant.startswith("7 ")
+    assert violation.evidence == "chain-a-1 (r1): replay: Nondeterminism error"
+
+
+def test_violations_are_tagged_with_one_of_seven_invariants() -> None:
+    """check_all runs all seven checks: one bad case per invariant yields all seven numbers."""
     evidence = _timed_out_on_c()  # 4
     evidence.stale_lanes = {"b": "follows E1 as APPLYING, Spacelift: FINISHED"}  # 1
     evidence.runs.append(sim_run("E9", "b", at=20.0))  # 2
@@ -682,7 +695,8 @@ def test_violations_are_tagged_with_one_of_six_invariants() -> None:
     evidence.runs.append(sim_run("P9", "b", by=PERSON, state=RunState.FAILED, at=21.0))
     swap_run(evidence, sim_run("E1", "b", state=RunState.FAILED, at=2.0))  # 5
     evidence.planned.append(StartChainRequest("b", "E9"))  # 6
+    evidence.replay_failures = {"lane (r1)": "live: event 9: NON_DETERMINISTIC_ERROR"}  # 7
 
     numbers = {violation.invariant[0] for violation in check_all(evidence)}
 
-    assert numbers == set("123456")
+    assert numbers == set("1234567")

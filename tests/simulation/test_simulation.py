@@ -5,7 +5,7 @@ seconds (webhooks lost, duplicated, delayed or reordered; lost trigger answers a
 Spacelift errors; people triggering, confirming, discarding and stopping runs; operators
 cancelling and approving; manual chains; worker restarts; continue-as-new forced early). The
 real engine runs it on the session's Temporal dev server against the sandbox's run model, and
-the six invariants of ``invariants.py`` are checked at the end.
+the seven invariants of ``invariants.py`` are checked at the end.
 
 The fault plan is a pure function of the seed; real timing is not (when a planned fault lands
 relative to the engine's progress depends on the machine), so a replay re-runs the same plan
@@ -38,7 +38,7 @@ SOAK_MINUTES = env_float("STACKCHAIN_SIM_MINUTES", 0.0)
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(SOAK_MINUTES > 0, reason="STACKCHAIN_SIM_MINUTES runs the soak instead")
 async def test_bounded_seeds_keep_every_invariant(temporal_client: Client) -> None:
-    """Seeds 1..STACKCHAIN_SIM_SEEDS (default 200) each end with all six invariants held."""
+    """Seeds 1..STACKCHAIN_SIM_SEEDS (default 200) each end with all seven invariants held."""
     seeds = list(range(1, env_int("STACKCHAIN_SIM_SEEDS", DEFAULT_SEEDS) + 1))
     concurrency = env_int("STACKCHAIN_SIM_CONCURRENCY", DEFAULT_CONCURRENCY)
     reports = await run_seeds(temporal_client, seeds, concurrency)
