@@ -69,7 +69,7 @@ def payload(event: RunEvent, *, account: str = "acme") -> dict[str, Any]:
             "commit": {"hash": event.commit_sha or "0" * 40},
             "createdAt": created,
             "delta": {"added": changed, "changed": 0, "deleted": 0, "resources": 3},
-            "triggeredBy": "jane.doe@acme.example",
+            "triggeredBy": event.triggered_by,
             "type": event.run_type,
         },
         "stack": {"id": event.stack_id, "name": event.stack_id, "labels": []},
@@ -77,7 +77,14 @@ def payload(event: RunEvent, *, account: str = "acme") -> dict[str, Any]:
 
 
 def root_event(run_id: str, stack_id: str = "network", state: str = "FINISHED") -> RunEvent:
-    return RunEvent(stack_id=stack_id, run_id=run_id, state=state, state_version=6)
+    """A person's run of ``stack_id`` in ``state``."""
+    return RunEvent(
+        stack_id=stack_id,
+        run_id=run_id,
+        state=state,
+        state_version=6,
+        triggered_by="jane.doe@acme.example",
+    )
 
 
 async def chain_when(

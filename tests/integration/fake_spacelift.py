@@ -1,19 +1,27 @@
 """Spacelift at the client's interface, for chain-engine tests: runs move through a state
 machine on the event loop and their events are delivered like webhooks (or lost, on request).
 
+An event reaches the sink as production hands it to a lane: the default-shape body Spacelift
+sends, parsed by the webhook server's own ``parse_event``, so a lane never gets a field a webhook
+does not carry. (The API's view of a run, which the reconciler and the lane's polling read, is
+``run_event(stack, run.model())``.)
+
 The sandbox (a later issue) is the real-process stand-in; this fake stays in-process so the
 tests can inject faults and read exactly what was asked of Spacelift.
 """
 
 import asyncio
 import itertools
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
+from app.web.webhooks.events import Delivery
+from app.web.webhooks.handler import parse_event
 from spacelift import GraphQLError, PermissionDeniedError, Run, RunNotFoundError, TransientError
-from temporal.activities import run_event
 from temporal.inputs import RunEvent
 
 EventSink = Callable[[RunEvent], Awaitable[None]]
@@ -58,6 +66,32 @@ class FakeRun:
                 ],
             }
         )
+
+    def webhook_body(self) -> dict[str, Any]:
+        """The default-shape body Spacelift sends for the run's current state."""
+        _, version, at = self.history[-1] if self.history else (self.state, self.version, 0.0)
+        return {
+            "account": "acme",
+            "state": self.state,
+            "stateVersion": version,
+            "timestamp": int(at or self.created_at.timestamp()),
+            "run": {
+                "id": self.id,
+                "branch": "main",
+                "createdAt": int(self.created_at.timestamp()),
+                "delta": {"added": int(self.changes), "changed": 0, "deleted": 0, "resources": 3},
+                "triggeredBy": self.triggered_by,
+                "type": "TRACKED",
+            },
+            "stack": {"id": self.stack_id, "name": self.stack_id, "labels": []},
+        }
+
+
+def as_delivered(body: dict[str, Any]) -> RunEvent:
+    """What the webhook server hands a lane for ``body``."""
+    parsed = parse_event(json.dumps(body).encode())
+    assert isinstance(parsed, Delivery), parsed
+    return parsed.event
 
 
 class FakeSpacelift:
@@ -168,7 +202,7 @@ class FakeSpacelift:
         run.state = state
         run.history.append((state, run.version, self.now().timestamp()))
         self._changed.set()
-        event = run_event(run.stack_id, run.model())
+        event = self.event(run)
         if self.sink is None or self.drop_events(event):
             return
         try:
@@ -194,8 +228,8 @@ class FakeSpacelift:
         return run
 
     def event(self, run: FakeRun) -> RunEvent:
-        """The run's current state as its webhook reports it."""
-        return run_event(run.stack_id, run.model())
+        """The run's current state as its webhook reaches a lane, through ``parse_event``."""
+        return as_delivered(run.webhook_body())
 
     async def get_run(self, stack_id: str, run_id: str) -> Run:
         run = self.runs.get(run_id)

@@ -4,6 +4,10 @@ Neither the notification-policy shape nor a default payload without ``delta`` sa
 run changed resources; such events count as changed, so a ``trigger: on_change`` dependent is
 never skipped on a guess (the lane's own polling reads the real delta).
 
+Both shapes say who triggered the run (``run.triggeredBy``, ``run_updated.run.triggered_by``);
+the lane uses it only to tell its own runs from others' where its record of the runs it made
+cannot (a trigger call whose answer was lost).
+
 An event's own time is the default shape's ``timestamp`` or the policy shape's ``updated_at``;
 :func:`is_stale` judges it against ``STACKCHAIN_EVENT_MAX_AGE``.
 """
@@ -49,6 +53,7 @@ def to_delivery(body: RunStateEvent | PolicyEvent) -> Delivery:
             created_at=_seconds(run.created_at),
             has_changes=changed,
             commit_sha=run.commit.hash if run.commit else None,
+            triggered_by=run.triggered_by,
         )
         return Delivery(event, ("default", run.id, body.state, str(body.state_version)))
     updated = body.run_updated
@@ -63,6 +68,7 @@ def to_delivery(body: RunStateEvent | PolicyEvent) -> Delivery:
         created_at=_nanos(policy_run.created_at),
         has_changes=True,
         commit_sha=policy_run.commit.hash if policy_run.commit else None,
+        triggered_by=policy_run.triggered_by,
     )
     key = ("policy", policy_run.id, updated.state, str(policy_run.updated_at))
     return Delivery(event, key)

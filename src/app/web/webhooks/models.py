@@ -30,6 +30,8 @@ UnixSeconds = Annotated[int, Field(strict=True, ge=0, le=MAX_UNIX_SECONDS)]
 UnixNanos = Annotated[int, Field(strict=True, ge=0, le=MAX_UNIX_SECONDS * NANOSECONDS)]
 Count = Annotated[int, Field(strict=True, ge=0, le=2**31)]
 """Numbers are JSON integers: ``false``, ``6.0`` or ``"6"`` are not a version or a time."""
+Login = Annotated[str, Field(max_length=320)]
+"""Who triggered a run: a login, an e-mail address, or ``api::<key id>`` for an API key."""
 
 
 class _Camel(BaseModel):
@@ -62,6 +64,7 @@ class EventRun(_Camel):
     created_at: UnixSeconds | None = None
     delta: Delta | None = None
     commit: Commit | None = None
+    triggered_by: Login | None = None
 
 
 class EventStack(_Camel):
@@ -88,6 +91,7 @@ class PolicyRun(_Snake):
     created_at: UnixNanos | None = None
     updated_at: UnixNanos
     commit: Commit | None = None
+    triggered_by: Login | None = None
 
 
 class RunUpdated(_Snake):

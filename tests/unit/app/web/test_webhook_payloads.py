@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from app.web.webhooks.events import Delivery
+from app.web.webhooks.handler import parse_event
 from tests.unit.app.web.webapp import SAMPLES, WebApp, sample, sign
 
 URL = "/webhooks/spacelift"
@@ -79,6 +81,41 @@ async def test_policy_shape_becomes_the_engine_event(
     assert event.has_changes is True
 
 
+@pytest.mark.parametrize("name", ["run-finished-tracked", "run-finished-policy-shape"])
+async def test_who_triggered_the_run_reaches_the_lane(
+    web: WebApp, client: httpx.AsyncClient, name: str
+) -> None:
+    """Either shape's ``triggeredBy`` is handed to the lane with the event."""
+    await post(client, sample(name))
+    (event,) = web.signaler.events
+    assert event.triggered_by == "jane.doe@acme.example"
+
+
+TRIGGERED_BY = {
+    "run-finished-tracked": ("run", "triggeredBy"),
+    "run-finished-policy-shape": ("run_updated", "run", "triggered_by"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRIGGERED_BY))
+def test_triggered_by_is_read_from_either_shape(name: str) -> None:
+    """``run.triggeredBy`` (default) and ``run_updated.run.triggered_by`` (policy) become
+    ``RunEvent.triggered_by``: an API key's identity as it is, and None when absent."""
+    data = json.loads(sample(name))
+    *where, key = TRIGGERED_BY[name]
+    run = data
+    for part in where:
+        run = run[part]
+    run[key] = "api::01JKEY"
+    delivery = parse_event(json.dumps(data).encode())
+    assert isinstance(delivery, Delivery)
+    assert delivery.event.triggered_by == "api::01JKEY"
+    del run[key]
+    delivery = parse_event(json.dumps(data).encode())
+    assert isinstance(delivery, Delivery)
+    assert delivery.event.triggered_by is None
+
+
 async def test_the_same_delivery_three_times_has_one_effect(
     web: WebApp, client: httpx.AsyncClient
 ) -> None:
@@ -141,6 +178,10 @@ def _event(**fields: Any) -> bytes:
         ("huge timestamp", _event(timestamp=10**30)),
         ("infinite timestamp", _event().replace(b'"stateVersion": 1', b'"timestamp": 1e400')),
         ("state not a word", _event(state="finished; drop")),
+        (
+            "triggeredBy too long",
+            _event(run={"id": "r1", "type": "TRACKED", "triggeredBy": "x" * 321}),
+        ),
         ("policy without run", b'{"run_updated":{"state":"FINISHED","stack":{"id":"network"}}}'),
         ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
     ],
