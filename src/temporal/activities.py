@@ -33,6 +33,7 @@ from temporal.inputs import (
     LaneSignal,
     LaneSignals,
     LostRunsRequest,
+    LostTrigger,
     ReconcileRequest,
     RunEvent,
     RunRef,
@@ -148,6 +149,19 @@ def _triggered(run: Run) -> TriggeredRun:
     )
 
 
+def made_during(created_at: datetime | None, windows: list[LostTrigger], late: timedelta) -> bool:
+    """Whether Spacelift may have made a run created at ``created_at`` during one of ``windows``.
+
+    A window is a trigger call whose answer was lost, plus ``late`` for a try that commits
+    after it, give or take ``CLOCK_SKEW``. A run whose creation time is unknown may have been.
+    """
+    return any(
+        created_at is None
+        or lost.started - CLOCK_SKEW <= created_at <= lost.ended + late + CLOCK_SKEW
+        for lost in windows
+    )
+
+
 def _is_ours(run: Run, identity: str, known: set[str]) -> bool:
     """A tracked run stackchain's identity made that the lane does not know."""
     return run.type is RunType.TRACKED and run.id not in known and run.triggered_by == identity
@@ -208,15 +222,11 @@ class SpaceliftActivities:
         async with _activity_scope():
             since = min(lost.started for lost in req.lost)
             made = await self._runs_since(req.stack_id, since)
-        late = timedelta(seconds=req.late_commit_seconds) + CLOCK_SKEW
+        late = timedelta(seconds=req.late_commit_seconds)
         return [
             run_event(req.stack_id, run)
             for run in made
-            if _is_ours(run, identity, known)
-            and any(
-                lost.started - CLOCK_SKEW <= run.created_at <= lost.ended + late
-                for lost in req.lost
-            )
+            if _is_ours(run, identity, known) and made_during(run.created_at, req.lost, late)
         ]
 
     async def _runs_since(self, stack_id: str, since: datetime) -> list[Run]:
@@ -342,7 +352,7 @@ class LaneActivities:
         if self._not_over_yet(run):
             msg = f"run {run.id} is {run.state} in Spacelift, not over yet: asking again"
             raise ApplicationError(msg, type="RootNotOverYet")
-        if problem := self._not_a_root(run, req.identity):
+        if problem := self._not_a_root(run, req):
             activity.logger.warning("%s run %s starts no chain: %s", req.stack_id, run.id, problem)
             return None
         has_changes = run.delta.has_changes if run.delta else req.has_changes
@@ -369,12 +379,24 @@ class LaneActivities:
         fresh = run.updated_at >= datetime.now(UTC) - self._event_max_age
         return fresh and run.type is RunType.TRACKED and not run.state.is_terminal
 
-    def _not_a_root(self, run: Run, lane_identity: str | None) -> str | None:
-        identity = self._identity or lane_identity
+    def _not_a_root(self, run: Run, req: StartChainRequest) -> str | None:
+        """Why the run starts no chain, or None for a real root.
+
+        Which runs stackchain made is the lane's record's to say: the lane hands over no run it
+        knows. ``triggeredBy`` is asked only about a run made during a trigger call whose
+        answer the lane lost (its record may lack that run); anywhere else a run triggered with
+        stackchain's API key (another tool sharing it) is a root like any other.
+        """
+        identity = self._identity or req.identity
         if run.type is not RunType.TRACKED:
             return f"a {run.type} run"
-        if identity is not None and run.triggered_by == identity:
-            return "stackchain triggered it"
+        late = timedelta(seconds=req.late_commit_seconds)
+        if (
+            identity is not None
+            and run.triggered_by == identity
+            and made_during(run.created_at, req.lost_triggers, late)
+        ):
+            return "stackchain triggered it, in a trigger call whose answer was lost"
         if run.state != runstates.FINISHED:
             return f"the run is {run.state}, not FINISHED"
         if run.updated_at < datetime.now(UTC) - self._event_max_age:

@@ -221,18 +221,6 @@ class LaneRun:
 
 
 @dataclass(frozen=True)
-class StartChainRequest:
-    """Activity argument: start the chain a root run calls for."""
-
-    stack_id: str
-    run_id: str
-    commit_sha: str | None = None
-    has_changes: bool = True
-    identity: str | None = None
-    """Who triggers stackchain's runs, as the lane learnt it (when the settings do not say)."""
-
-
-@dataclass(frozen=True)
 class LostTrigger:
     """A trigger call the lane gave up on, between two moments of Temporal's clock.
 
@@ -242,6 +230,24 @@ class LostTrigger:
 
     started: datetime
     ended: datetime
+
+
+@dataclass(frozen=True)
+class StartChainRequest:
+    """Activity argument: start the chain a root run calls for."""
+
+    stack_id: str
+    run_id: str
+    commit_sha: str | None = None
+    has_changes: bool = True
+    identity: str | None = None
+    """Who triggers stackchain's runs, as the lane learnt it (when the settings do not say)."""
+    lost_triggers: list[LostTrigger] = field(default_factory=list)
+    """The trigger calls whose answer the lane lost and still remembers (searched or settled).
+    Only a run made in one of them may be stackchain's without the lane's record saying so:
+    there, and only there, a run stackchain's identity triggered is no root."""
+    late_commit_seconds: float = 0.0
+    """How long after a lost call ended a try of it may still commit (widens each window)."""
 
 
 @dataclass(frozen=True)

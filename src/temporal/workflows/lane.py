@@ -29,7 +29,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 with workflow.unsafe.imports_passed_through():
     from spacelift import RunType
     from temporal import runstates
-    from temporal.activities import CLOCK_SKEW, LaneActivities, SpaceliftActivities
+    from temporal.activities import CLOCK_SKEW, LaneActivities, SpaceliftActivities, made_during
     from temporal.inputs import (
         LANE_WORKFLOW,
         ConfirmRequest,
@@ -67,6 +67,12 @@ inside a lost trigger's window (give or take the clock skew), and not for ever; 
 searched again for a while after their end, and remembered for the event age limit, so a try
 that commits late is found and stopped; an event stackchain's identity triggered is no root; a
 request made while a trigger was in flight queues."""
+GOES_BY_ITS_RECORD = "lane-goes-by-its-record"
+"""Patch: which runs are stackchain's is the lane's record's to say, not ``triggeredBy``'s
+(asked only about runs made in a lost trigger call's window); the record keeps a run for the
+event age limit plus the clock skew after the lane last heard of it, so an event still fresh by
+Spacelift's clock finds it. Requests released (chains canceled) while the lane looked for a lost
+trigger's run are applied before it triggers, so a canceled chain gets no run."""
 LATE_COMMIT_POLLS = 2
 """A trigger try that timed out may still commit a little later: its window is searched
 again for this many poll intervals after it ended (two minutes at the default interval)."""
@@ -234,18 +240,24 @@ class StackLaneWorkflow:
         A window is the trigger call, plus the time a try may take to commit after it, give or
         take the clock skew.
         """
-        made = event.created_at
-        late = self._poll * LATE_COMMIT_POLLS
-        return any(
-            made is None or lost.started - CLOCK_SKEW <= made <= lost.ended + late + CLOCK_SKEW
-            for lost in windows
-        )
+        return made_during(event.created_at, windows, self._poll * LATE_COMMIT_POLLS)
 
     def _take_root(self, event: RunEvent) -> None:
+        """Start the run's chain.
+
+        The read-back asks ``triggeredBy`` only about a run made in one of the lost trigger
+        calls the lane remembers, where its record may lack the run.
+        """
         self._remember(self._roots, event.run_id)
         self._start_chain(
             StartChainRequest(
-                self._stack, event.run_id, event.commit_sha, event.has_changes, self._identity
+                self._stack,
+                event.run_id,
+                event.commit_sha,
+                event.has_changes,
+                self._identity,
+                lost_triggers=self._lost + self._settled,
+                late_commit_seconds=(self._poll * LATE_COMMIT_POLLS).total_seconds(),
             )
         )
 
@@ -276,7 +288,12 @@ class StackLaneWorkflow:
             self._roots.pop(req.run_id, None)
 
     def _is_root(self, event: RunEvent) -> bool:
-        """A fresh tracked run that FINISHED, not created by stackchain, seen for the first time."""
+        """A fresh tracked run that FINISHED, not created by stackchain, seen for the first time.
+
+        Not created by stackchain: not in the lane's record (``_on_event`` asks it first). A run
+        triggered with stackchain's identity that the record lacks is a root, unless it was
+        made in a lost trigger call's window (``_is_late_lost_run``, and the read-back).
+        """
         if event.run_type != RunType.TRACKED or event.state != runstates.FINISHED:
             return False
         if event.run_id in self._roots or any(h.run_id == event.run_id for h in self._held):
@@ -286,8 +303,8 @@ class StackLaneWorkflow:
         if stale and workflow.patched(KEEPS_ITS_PROMISES):
             return False
         ours = self._identity is not None and event.triggered_by == self._identity
-        if ours and workflow.patched(KNOWS_ITS_RUNS):
-            return False  # stackchain's run, forgotten by now: a late or replayed webhook
+        if ours and workflow.patched(KNOWS_ITS_RUNS) and not workflow.patched(GOES_BY_ITS_RECORD):
+            return False  # histories from before: triggeredBy alone said "stackchain's run"
         lost = self._failed_trigger_since
         return not (lost and event.created_at and event.created_at >= lost - timedelta(seconds=1))
 
@@ -536,6 +553,8 @@ class StackLaneWorkflow:
             except ActivityError as error:
                 workflow.logger.warning("could not stop run %s: %s", run_id, error.cause)
                 continue
+            if workflow.patched(GOES_BY_ITS_RECORD):
+                self._remember(self._own, run_id)  # heard of now: kept as long as its events
             if state is not None and runstates.is_terminal(state):
                 self._stopping.remove(run_id)
         self._stop_at = workflow.now() + self._poll if self._stopping else None
@@ -547,6 +566,10 @@ class StackLaneWorkflow:
 
     async def _trigger(self) -> None:
         searched = not self._lost or await self._search_lost_runs()
+        if self._has_inbox() and workflow.patched(GOES_BY_ITS_RECORD):
+            await self._handle_inbox()  # what came during the search: a cancel, a new request
+            if not self._needs_trigger():
+                return
         if not searched and self._identity is not None:  # unknown: a new answer will tell
             await self._fail_queued("could not look for the run of a lost trigger call first")
             return
@@ -613,10 +636,17 @@ class StackLaneWorkflow:
 
     # --- memory ----------------------------------------------------------------------------
     def _remember(self, memory: dict[str, datetime], run_id: str) -> None:
-        """Remember a run id for as long as events about it are accepted; forget older ones."""
+        """Remember a run id for as long as events about it are accepted; forget older ones.
+
+        An event is accepted for the age limit by its own time, on Spacelift's clock, which may
+        be up to ``CLOCK_SKEW`` ahead of Temporal's: the record keeps the run that much longer.
+        """
         now = workflow.now()
+        horizon = self._max_age
+        if workflow.patched(GOES_BY_ITS_RECORD):
+            horizon += CLOCK_SKEW
         memory.pop(run_id, None)
-        memory[run_id] = now + self._max_age  # newest last
+        memory[run_id] = now + horizon  # newest last
         while memory and next(iter(memory.values())) < now:
             del memory[next(iter(memory))]
 
