@@ -7,6 +7,12 @@ root run. Everything else is answered "ignored" with the reason, among them a "s
 older than ``STACKCHAIN_EVENT_MAX_AGE`` by its own time (a late or replayed delivery), which is
 never signalled. Duplicates the server remembers are answered "duplicate"; the lane drops the ones
 it forgot (by ``stateVersion`` or timestamp).
+
+A notification policy that forwards its whole input sends other kinds of event to the same
+webhook (``internal_error``, ``module_version``, kinds Spacelift adds later). A signed JSON object
+that is not a run event is answered "ignored", never 422: Spacelift disables a webhook after 10
+failed deliveries in a row. Only a body that is not a JSON object, or a run event (it has
+``run_updated``, ``run`` or ``stateVersion``) with malformed fields, is 422.
 """
 
 import hashlib
@@ -36,6 +42,9 @@ SIGNATURE_HEADER = "X-Signature-256"
 MAX_BODY_BYTES = 1024 * 1024
 REMEMBERED_DELIVERIES = 10_000
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+_KIND = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_ENVELOPE = frozenset({"account", "webhook_endpoints"})
+"""Keys a notification policy's input has beside its event's own key (``module_version``...)."""
 
 LaneSignaler = Callable[[RunEvent], Awaitable[None]]
 """Hands one event to its stack's lane; raises ``TemporalUnavailableError`` when it cannot."""
@@ -75,8 +84,27 @@ def _problems(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def parse_event(body: bytes) -> Delivery | InternalErrorEvent:
-    """The body as a run event (either shape) or an internal-error notice; 422 otherwise."""
+@dataclass(frozen=True)
+class OtherEvent:
+    """A signed JSON object that is not a run event: some other kind of Spacelift notification."""
+
+    kind: str
+
+
+def event_kind(data: dict[str, Any]) -> str:
+    """The kind a notification policy's body names by its key (``module_version``), or "unknown".
+
+    Only a short snake_case key is told back, so the answer and the log never echo arbitrary text.
+    """
+    kinds = sorted(key for key in data if key not in _ENVELOPE and _KIND.fullmatch(key))
+    return kinds[0] if len(kinds) == 1 else "unknown"
+
+
+def parse_event(body: bytes) -> Delivery | InternalErrorEvent | OtherEvent:
+    """The body as a run event (either shape), an internal-error notice, or another kind.
+
+    422 for a body that is not a JSON object, or a run event whose fields are malformed.
+    """
     try:
         data: Any = json.loads(body)
     except (ValueError, RecursionError):
@@ -90,17 +118,29 @@ def parse_event(body: bytes) -> Delivery | InternalErrorEvent:
             return to_delivery(PolicyEvent.model_validate(data))
         if "run" in data or "stateVersion" in data:
             return to_delivery(RunStateEvent.model_validate(data))
-        if "error" in data:
-            return InternalErrorEvent.model_validate(data)
     except ValidationError as error:
         msg = f"not a Spacelift run event: {_problems(error)}"
         raise UnprocessableError(msg) from None
-    msg = "neither a run event (default or notification-policy shape) nor an internal error"
-    raise UnprocessableError(msg)
+    if "error" in data:
+        try:
+            return InternalErrorEvent.model_validate(data)
+        except ValidationError:
+            pass  # not the internal-error shape after all: some other kind, ignored below
+    return OtherEvent(event_kind(data))
 
 
 def _ignored(reason: str) -> Answer:
     return Answer(200, {"status": "ignored", "reason": reason}, "ignored")
+
+
+def _not_a_run_event(parsed: InternalErrorEvent | OtherEvent) -> Answer:
+    """Logged and ignored: an internal error (worth an operator's look), or another kind."""
+    if isinstance(parsed, InternalErrorEvent):
+        log.warning("spacelift internal error", title=parsed.title, error=parsed.error)
+        return _ignored("internal-error event")
+    notice = log.warning if parsed.kind == "internal_error" else log.info
+    notice("not a run event: ignored", kind=parsed.kind)
+    return _ignored(f"not a run event ({parsed.kind})")
 
 
 class WebhookHandler:
@@ -133,9 +173,8 @@ class WebhookHandler:
         """Answer one delivery whose body was read within the cap."""
         verify_signature(self._secret, body, signature)
         parsed = parse_event(body)
-        if isinstance(parsed, InternalErrorEvent):
-            log.warning("spacelift internal error", title=parsed.title, error=parsed.error)
-            return _ignored("internal-error event")
+        if not isinstance(parsed, Delivery):
+            return _not_a_run_event(parsed)
         event = parsed.event
         bind_context(stack_id=event.stack_id, run_id=event.run_id)
         if event.run_type != RunType.TRACKED:

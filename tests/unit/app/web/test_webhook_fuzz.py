@@ -86,3 +86,34 @@ async def test_signed_mutated_events_are_never_a_server_error(web: WebApp, body:
     status, signals = await _post(web, body, sign(body))
     assert status in {200, 202, 422}
     assert signals == (1 if status == 202 else 0)
+
+
+RUN_KEYS = ("run_updated", "run", "stateVersion")
+
+
+@FUZZ
+@given(
+    document=st.dictionaries(st.text(max_size=20), json_values, max_size=5).filter(
+        lambda d: not any(key in d for key in RUN_KEYS)
+    )
+)
+async def test_any_signed_object_that_is_not_a_run_event_is_200_ignored(
+    web: WebApp, document: dict[str, Any]
+) -> None:
+    """Any signed JSON object without a run event's keys is 200 "ignored", never 422 (ten
+    failed deliveries disable a Spacelift webhook), and never reaches a lane."""
+    body = json.dumps(document).encode()
+    async with web.client() as client:
+        answer = await client.post(URL, content=body, headers=sign(body))
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "ignored"
+    assert web.signaler.events == []
+
+
+@FUZZ
+@given(value=json_values.filter(lambda value: not isinstance(value, dict)))
+async def test_any_signed_json_that_is_not_an_object_is_422(web: WebApp, value: Any) -> None:
+    """A signed body that is JSON but not an object stays 422."""
+    body = json.dumps(value).encode()
+    status, signals = await _post(web, body, sign(body))
+    assert (status, signals) == (422, 0)

@@ -16,6 +16,8 @@ ROOT_RUN = "01JD4Q8W5Z3K7M2N9P0R6S1T4V"
 
 EXPECTED = {
     "internal-error": (200, "internal-error event"),
+    "policy-internal-error": (200, "not a run event (internal_error)"),
+    "policy-module-version": (200, "not a run event (module_version)"),
     "run-failed-tracked": (202, None),
     "run-finished-no-changes": (202, None),
     "run-finished-policy-shape": (202, None),
@@ -171,7 +173,6 @@ def _event(**fields: Any) -> bytes:
         ("not utf-8", b"\xff\xfe{}"),
         ("a list", b"[1, 2]"),
         ("a string", b'"FINISHED"'),
-        ("empty object", b"{}"),
         ("no run id", _event(run={"type": "TRACKED"})),
         ("bad run id", _event(run={"id": "../x", "type": "TRACKED"})),
         ("negative version", _event(stateVersion=-1)),
@@ -186,13 +187,59 @@ def _event(**fields: Any) -> bytes:
         ("deep nesting", b"[" * 100_000 + b"]" * 100_000),
     ],
 )
-async def test_bodies_of_neither_shape_are_422(
+async def test_bodies_not_objects_or_malformed_run_events_are_422(
     web: WebApp, client: httpx.AsyncClient, case: str, body: bytes
 ) -> None:
-    """Signed bodies that are not JSON or not an event are 422 with a detail, and signal nothing."""
+    """Signed bodies that are not a JSON object, or run events with malformed fields, are 422
+    with a detail, and signal nothing."""
     answer = await post(client, body)
     assert answer.status_code == 422, case
     assert answer.json()["detail"]
+    assert web.signaler.events == []
+
+
+@pytest.mark.parametrize(
+    ("case", "document", "reason"),
+    [
+        ("empty object", {}, "not a run event (unknown)"),
+        (
+            "a kind added later",
+            {"account": {"name": "acme"}, "drift_detected": {}},
+            "drift_detected",
+        ),
+        ("internal error, malformed", {"error": 5, "title": []}, "not a run event (unknown)"),
+        ("two kinds", {"module_version": {}, "internal_error": {}}, "not a run event (unknown)"),
+        ("a key that is not a name", {"Run Updated!": 1}, "not a run event (unknown)"),
+        ("a key too long for a name", {"a" * 41: 1}, "not a run event (unknown)"),
+    ],
+)
+async def test_signed_objects_that_are_not_run_events_are_ignored(
+    web: WebApp, client: httpx.AsyncClient, case: str, document: dict[str, Any], reason: str
+) -> None:
+    """Spacelift's other notifications (and kinds it adds later) are 200 ignored, never 422:
+    ten failed deliveries in a row disable the webhook. Only a short snake_case key is echoed."""
+    answer = await post(client, json.dumps(document).encode())
+    assert answer.status_code == 200, case
+    assert answer.json()["status"] == "ignored"
+    assert reason in answer.json()["reason"]
+    assert web.signaler.events == []
+
+
+async def test_not_a_run_event_is_counted_ignored(client: httpx.AsyncClient) -> None:
+    """A policy-forwarded module_version counts as an "ignored" webhook, not an "invalid" one."""
+    await post(client, sample("policy-module-version"))
+    text = (await client.get("/metrics")).text
+    assert 'stackchain_webhooks_total{outcome="ignored"} 1.0' in text
+    assert 'stackchain_webhooks_total{outcome="invalid"}' not in text
+
+
+async def test_an_unsigned_non_run_event_is_still_401(
+    web: WebApp, client: httpx.AsyncClient
+) -> None:
+    """The signature is checked before the body is parsed, for every kind of body."""
+    body = sample("policy-module-version")
+    answer = await client.post(URL, content=body, headers=sign(body, secret="not-the-secret"))
+    assert answer.status_code == 401
     assert web.signaler.events == []
 
 
