@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app.core.settings import Settings
 from app.core.webhook_secret import require_webhook_secret
+from app.launch.http_protocol import HEAD_TIME_LIMIT, guarded_protocol
 from app.launch.runtime import exit_process
 from app.web.server import create_app
 
@@ -23,18 +24,27 @@ def build_api(settings: Settings) -> FastAPI:
     return create_app(settings)
 
 
-def uvicorn_config(app: FastAPI, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
+def uvicorn_config(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    head_time_limit: float = HEAD_TIME_LIMIT,
+) -> uvicorn.Config:
     """How uvicorn serves ``app``: logs through structlog, within the settings' HTTP limits.
 
     Past ``STACKCHAIN_HTTP_MAX_CONNECTIONS`` open connections (or requests in progress) uvicorn
     answers 503 at once instead of holding more; an idle keep-alive connection is closed after
     ``STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT``; on shutdown, requests still open after
-    ``STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT`` are cut.
+    ``STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT`` are cut. A request head gets ``head_time_limit``
+    seconds, and a connection closes lingering (``app.launch.http_protocol``).
     """
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded_protocol(head_time_limit),
         log_config=None,
         access_log=False,  # RequestLog writes one line per request
         limit_concurrency=settings.http_max_connections,
@@ -43,9 +53,17 @@ def uvicorn_config(app: FastAPI, settings: Settings, *, host: str, port: int) ->
     )
 
 
-def uvicorn_server(app: FastAPI, settings: Settings, *, host: str, port: int) -> uvicorn.Server:
+def uvicorn_server(
+    app: FastAPI,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    head_time_limit: float = HEAD_TIME_LIMIT,
+) -> uvicorn.Server:
     """A uvicorn server for ``app`` (see :func:`uvicorn_config`)."""
-    return uvicorn.Server(uvicorn_config(app, settings, host=host, port=port))
+    config = uvicorn_config(app, settings, host=host, port=port, head_time_limit=head_time_limit)
+    return uvicorn.Server(config)
 
 
 def run_api_process(app: FastAPI, settings: Settings, *, host: str, port: int) -> NoReturn:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from app.core.settings import Settings
 from app.launch.api import uvicorn_server
+from app.launch.http_protocol import HEAD_TIME_LIMIT
 
 DEADLINE = 10.0
 """Seconds any awaited condition of these tests may take before the test fails."""
@@ -27,9 +28,13 @@ async def until(condition: Callable[[], bool], within: float = DEADLINE) -> None
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI, settings: Settings) -> AsyncIterator[tuple[uvicorn.Server, int]]:
+async def serving(
+    app: FastAPI, settings: Settings, *, head_time_limit: float = HEAD_TIME_LIMIT
+) -> AsyncIterator[tuple[uvicorn.Server, int]]:
     """``app`` under :func:`uvicorn_server` on 127.0.0.1; yields the server and its port."""
-    server = uvicorn_server(app, settings, host="127.0.0.1", port=0)
+    server = uvicorn_server(
+        app, settings, host="127.0.0.1", port=0, head_time_limit=head_time_limit
+    )
     task = asyncio.create_task(server.serve())
     try:
         await until(lambda: server.started or task.done())
