@@ -8,7 +8,9 @@ task that failed live (a deadlock, an exception in workflow code) is in the hist
 ``WorkflowTaskFailed`` event with its cause.
 """
 
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import Client, WorkflowHistory
@@ -16,6 +18,9 @@ from temporalio.worker import Replayer
 
 from temporal.client import DATA_CONVERTER
 from temporal.worker import SANDBOX, WORKFLOWS
+
+KEPT = Path(tempfile.gettempdir()) / "stackchain-sim-histories"
+"""Where a history that failed is written, to replay and read at leisure."""
 
 BENIGN_TASK_FAILURES = frozenset(
     {
@@ -62,7 +67,15 @@ async def replay_failures(client: Client, task_queue: str) -> dict[str, str]:
             history = result.history
             where = f"{history.workflow_id} ({history.run_id})"
             if result.replay_failure is not None:
-                failures[where] = f"replay: {result.replay_failure}"
+                failures[where] = f"replay: {result.replay_failure} (kept: {keep(history)})"
             elif failed := failed_tasks(history):
-                failures[where] = "live: " + "; ".join(failed)
+                failures[where] = "live: " + "; ".join(failed) + f" (kept: {keep(history)})"
     return failures
+
+
+def keep(history: WorkflowHistory) -> Path:
+    """Write ``history`` under :data:`KEPT` as JSON (``WorkflowHistory.from_json`` reads it)."""
+    KEPT.mkdir(exist_ok=True)
+    path = KEPT / f"{history.workflow_id}.{history.run_id}.json"
+    path.write_text(history.to_json())
+    return path
