@@ -7,12 +7,15 @@ them without loading FastAPI into the worker.
 ::
 
     ApiError                     (any of these is answered {"detail": message})
+    ├── BadRequestError          400  a Host that is not loopback while no API token is set
     ├── UnauthorizedError        401  bad or missing bearer token (WWW-Authenticate: Bearer)
     │   └── BadSignatureError    401  bad or missing webhook signature
-    ├── ForbiddenError           403  no API token is set and the client is not on loopback
+    ├── ForbiddenError           403  no API token is set and the client is not on loopback, or
+    │                                 a changing request comes from a foreign Origin
     ├── NotFoundError            404  unknown stack or chain
+    ├── RequestTimeoutError      408  a body that has not arrived in full in time
     ├── ConflictError            409  the chain is not in a state to do that
-    ├── PayloadTooLargeError     413  a webhook body over the cap
+    ├── PayloadTooLargeError     413  a body over its cap
     ├── UnprocessableError       422  not JSON, not an event, or a request that cannot be done
     └── UnavailableError         503  Temporal (or the dependency file) cannot serve now
         └── TemporalUnavailableError
@@ -25,6 +28,12 @@ class ApiError(Exception):
     """An error with an HTTP status; its message is the answer's ``detail``."""
 
     status_code = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class BadRequestError(ApiError):
+    """The request cannot be served as sent (a foreign ``Host`` in loopback-only mode)."""
+
+    status_code = HTTPStatus.BAD_REQUEST
 
 
 class UnauthorizedError(ApiError):
@@ -41,9 +50,15 @@ class BadSignatureError(UnauthorizedError):
 
 
 class ForbiddenError(ApiError):
-    """The API has no token set and answers loopback clients only."""
+    """No API token is set: the client is not on loopback, or the request's Origin is foreign."""
 
     status_code = HTTPStatus.FORBIDDEN
+
+
+class RequestTimeoutError(ApiError):
+    """The body did not arrive in full within the time limit."""
+
+    status_code = HTTPStatus.REQUEST_TIMEOUT
 
 
 class PayloadTooLargeError(ApiError):

@@ -12,7 +12,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
 
 from app.core.graph_source import GraphSource
-from app.web.auth import bearer, check_bearer
+from app.web.auth import authorize, bearer, client_host
 from app.web.chain_service import ChainService
 from app.web.metrics import Metrics
 from app.web.temporal_gateway import TemporalGateway
@@ -70,8 +70,9 @@ async def require_token(
     parts: PartsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
 ) -> None:
-    """``/api/v1`` auth: the bearer token when one is set, else loopback clients only."""
-    check_bearer(request, credentials, parts.api_token)
+    """``/api/v1`` auth, again after ``ApiAuth``: ``credentials`` declares the scheme in OpenAPI."""
+    del credentials  # the same header, read below as ApiAuth reads it
+    authorize(request.headers.get("authorization"), client_host(request.scope), parts.api_token)
 
 
 WebhooksDep = Annotated[WebhookHandler, Depends(get_webhooks)]

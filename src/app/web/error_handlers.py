@@ -10,8 +10,8 @@ from app.core.logs import get_logger
 log = get_logger(__name__)
 
 
-async def _answer(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, ApiError)  # noqa: S101 - registered for ApiError only
+def error_response(error: ApiError) -> JSONResponse:
+    """The answer to an API error, from a route or (through :func:`refusal`) a middleware."""
     headers = None
     if isinstance(error, UnavailableError):
         log.warning("unavailable", detail=str(error))
@@ -19,6 +19,22 @@ async def _answer(_: Request, error: Exception) -> JSONResponse:
     elif isinstance(error, UnauthorizedError) and not isinstance(error, BadSignatureError):
         headers = {"WWW-Authenticate": "Bearer"}
     return JSONResponse({"detail": str(error)}, status_code=error.status_code, headers=headers)
+
+
+def refusal(error: ApiError) -> JSONResponse:
+    """The answer of a middleware that refuses a request before the app reads its body.
+
+    ``Connection: close`` tells the server to drop the connection after it, rather than read and
+    discard whatever body the client still sends.
+    """
+    response = error_response(error)
+    response.headers["Connection"] = "close"
+    return response
+
+
+async def _answer(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)  # noqa: S101 - registered for ApiError only
+    return error_response(error)
 
 
 async def _invalid_request(_: Request, error: Exception) -> JSONResponse:

@@ -21,6 +21,8 @@ from app.core.logs import get_logger, new_request_context
 from app.core.settings import Settings
 from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
+from app.web.auth import ApiAuth
+from app.web.body_guard import BODY_TIME_LIMIT, BodyGuard
 from app.web.chain_service import ChainService
 from app.web.deps import AppParts
 from app.web.error_handlers import install_error_handlers
@@ -94,9 +96,11 @@ def create_app(
     temporal: Client | TemporalConnector | None = None,
     spacelift_url: str | None = None,
     rpc_timeout: float = DEFAULT_RPC_TIMEOUT,
+    body_time_limit: float = BODY_TIME_LIMIT,
 ) -> FastAPI:
     """The web server. ``temporal`` defaults to connecting from ``settings`` on first use.
 
+    ``body_time_limit``: seconds a request's body has to arrive in full (tests shorten it).
     Raises ``SettingsError`` when the webhook secret is required and missing.
     """
     gateway = TemporalGateway(
@@ -144,5 +148,13 @@ def create_app(
     install_error_handlers(app)
     for module in (webhooks, api_v1, health, metrics):
         app.include_router(module.router)
+    # The last added runs first: log, then the token, then the body caps.
+    app.add_middleware(
+        BodyGuard,
+        caps={("POST", webhooks.PATH): webhooks.BODY_CAP},
+        time_limit=body_time_limit,
+        on_refusal=webhooks.count_refusals(metrics_),
+    )
+    app.add_middleware(ApiAuth, token=token)
     app.add_middleware(RequestLog)
     return app

@@ -21,16 +21,18 @@ from app.web.api_models import (
     PlanOut,
     StartChainIn,
 )
+from app.web.auth import API_PREFIX
 from app.web.deps import ChainsDep, GraphsDep, require_token
 from temporal.inputs import ChainStatus
 
 
 def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    return {code: {"model": ErrorOut} for code in (401, 403, 503, *codes)}
+    # Every route: 401 token; 400 Host and 403 client or Origin (no token); 408 and 413 body.
+    return {code: {"model": ErrorOut} for code in (400, 401, 403, 408, 413, 503, *codes)}
 
 
 router = APIRouter(
-    prefix="/api/v1", tags=["api"], dependencies=[Depends(require_token)], responses=_errors()
+    prefix=API_PREFIX, tags=["api"], dependencies=[Depends(require_token)], responses=_errors()
 )
 
 

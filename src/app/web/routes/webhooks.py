@@ -1,18 +1,35 @@
-"""``POST /webhooks/spacelift``: the raw body (capped while streaming), then the handler."""
+"""``POST /webhooks/spacelift``: the raw body, then the handler.
+
+The body guard caps the body while it streams; its refusals of a webhook are counted with the
+route's outcomes, through :func:`count_refusals`.
+"""
 
 import time
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Scope
 
-from app.core.errors import ApiError, PayloadTooLargeError
+from app.core.errors import ApiError
+from app.web.body_guard import BodyRefusedError, RefusalHook
 from app.web.deps import MetricsDep, WebhooksDep
+from app.web.metrics import Metrics
 from app.web.webhooks.handler import MAX_BODY_BYTES, SIGNATURE_HEADER
+
+PATH = "/webhooks/spacelift"
+BODY_CAP = MAX_BODY_BYTES
+"""The body guard's cap on this route's body (1 MiB); every other body gets 64 KiB."""
 
 router = APIRouter(tags=["webhooks"])
 
-_OUTCOMES = {401: "unauthorized", 413: "too_large", 422: "invalid", 503: "unavailable"}
+_OUTCOMES = {
+    401: "unauthorized",
+    408: "too_slow",
+    413: "too_large",
+    422: "invalid",
+    503: "unavailable",
+}
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Nothing to do: a proposed run, a stack not in the file, an internal "
@@ -27,8 +44,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/json": {"example": {"status": "accepted"}}},
     },
     401: {"description": f"Bad or missing {SIGNATURE_HEADER}."},
+    408: {"description": "The body did not arrive in full within 10 s of the request's start."},
     413: {"description": "Body over 1 MiB (checked before the signature)."},
-    422: {"description": "Not JSON, or neither payload shape."},
+    422: {"description": "Not a JSON object, or a run event whose fields are malformed."},
     503: {"description": "Temporal is unreachable: Spacelift should retry."},
 }
 _SAMPLE_RUN = {
@@ -70,23 +88,18 @@ _OPENAPI_BODY = {
 }
 
 
-async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The body, refusing (413) as soon as it passes ``limit``; Content-Length is a hint only."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        msg = f"body over {limit} bytes"
-        raise PayloadTooLargeError(msg)
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            msg = f"body over {limit} bytes"
-            raise PayloadTooLargeError(msg)
-    return bytes(body)
+def count_refusals(metrics: Metrics) -> RefusalHook:
+    """The body guard's hook: a refused webhook body counts as "too_large" or "too_slow"."""
+
+    def count(scope: Scope, error: ApiError) -> None:
+        if scope["path"] == PATH:
+            metrics.webhooks.labels(outcome=_OUTCOMES.get(error.status_code, "error")).inc()
+
+    return count
 
 
 @router.post(
-    "/webhooks/spacelift",
+    PATH,
     status_code=202,
     responses=_RESPONSES,
     openapi_extra=_OPENAPI_BODY,
@@ -97,15 +110,19 @@ async def spacelift_webhook(
 ) -> JSONResponse:
     """Verify, parse and hand the event to its stack's lane."""
     started = time.perf_counter()
-    outcome = "error"
+    outcome: str | None = "error"
     try:
-        body = await read_capped(request)
+        body = await request.body()
         answer = await webhooks.handle(body, request.headers.get(SIGNATURE_HEADER))
         outcome = answer.outcome
         return JSONResponse(answer.body, status_code=answer.status_code)
+    except BodyRefusedError:
+        outcome = None  # the guard answered and counted it
+        raise
     except ApiError as error:
         outcome = _OUTCOMES.get(error.status_code, "error")
         raise
     finally:
-        metrics.webhooks.labels(outcome=outcome).inc()
-        metrics.webhook_seconds.observe(time.perf_counter() - started)
+        if outcome is not None:
+            metrics.webhooks.labels(outcome=outcome).inc()
+            metrics.webhook_seconds.observe(time.perf_counter() - started)

@@ -17,6 +17,7 @@ from app.web.webhooks.handler import WebhookHandler
 from spacelift import RunState
 from spacelift.sandbox import Sandbox, SandboxConfig, SandboxStack, WebhookTarget
 from tests.unit.app.web.webapp import (
+    BASE_URL,
     SAMPLE_TIME,
     SECRET,
     RecordingSignaler,
@@ -134,7 +135,7 @@ async def test_the_server_judges_by_the_wall_clock(tmp_path: Path) -> None:
     """create_app's own handler reads the real time: the sample, days old now, is stale."""
     app = create_app(settings_for(tmp_path), temporal=no_temporal, rpc_timeout=1.0)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://stackchain.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
         body = sample("run-finished-tracked")
         answer = await http.post(URL, content=body, headers=sign(body))
     assert (answer.status_code, answer.json()) == (200, STALE)
@@ -159,7 +160,7 @@ async def test_a_late_delivery_from_the_sandbox(
 ) -> None:
     """The sandbox sends the FINISHED event of a run that ended long ago: stale past 6h only."""
     web = build(settings_for(tmp_path), clock=time.time)
-    target = WebhookTarget("http://stackchain.test/webhooks/spacelift", SECRET)
+    target = WebhookTarget(f"{BASE_URL}/webhooks/spacelift", SECRET)
     config = SandboxConfig(stacks=(SandboxStack("network"),), webhook=target)
     transport = httpx.ASGITransport(app=web.app)
     async with Sandbox(config, webhook_transport=transport) as sandbox:

@@ -14,12 +14,15 @@ from temporalio.client import Client
 
 from app.core.errors import ConflictError, NotFoundError, TemporalUnavailableError
 from app.core.settings import Settings, load_settings
+from app.web.body_guard import BODY_TIME_LIMIT
 from app.web.deps import AppParts, get_chains, get_webhooks
 from app.web.server import create_app
 from app.web.webhooks.handler import WebhookHandler
 from temporal.inputs import ChainStatus, RunEvent
 
 SECRET = "unit-test-webhook-secret"
+BASE_URL = "http://127.0.0.1:8000"
+"""Where the tests reach the app: a loopback Host, as the loopback-only mode (no token) needs."""
 TOKEN = "unit-test-api-token"
 SAMPLES = Path(__file__).with_name("webhook_samples")
 SAMPLE_TIME = 1_795_305_600
@@ -160,7 +163,7 @@ class WebApp:
 
     def client(self, **kwargs: Any) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, **kwargs)
-        return httpx.AsyncClient(transport=transport, base_url="http://stackchain.test")
+        return httpx.AsyncClient(transport=transport, base_url=BASE_URL)
 
 
 def sample_clock() -> float:
@@ -168,12 +171,19 @@ def sample_clock() -> float:
     return SAMPLE_TIME + 60.0
 
 
-def build(settings: Settings, clock: Callable[[], float] = sample_clock) -> WebApp:
+def build(
+    settings: Settings,
+    clock: Callable[[], float] = sample_clock,
+    *,
+    body_time_limit: float = BODY_TIME_LIMIT,
+) -> WebApp:
     """The app, its lanes replaced by a recorder and its chains by :class:`FakeChains`.
 
     The webhook handler reads ``clock``: by default the samples' own time, so they are fresh.
     """
-    app = create_app(settings, temporal=no_temporal, rpc_timeout=1.0)
+    app = create_app(
+        settings, temporal=no_temporal, rpc_timeout=1.0, body_time_limit=body_time_limit
+    )
     parts: AppParts = app.state.parts
     signaler, chains = RecordingSignaler(), FakeChains()
     handler = WebhookHandler(
