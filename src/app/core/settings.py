@@ -92,6 +92,7 @@ class Settings(BaseSettings):
         timedelta(seconds=30), validation_alias=_env("STACKCHAIN_SPACELIFT_TIMEOUT")
     )
     url: str = Field("http://127.0.0.1:8000", validation_alias=_env("STACKCHAIN_URL"))
+    public_url: str | None = Field(None, validation_alias=_env("STACKCHAIN_PUBLIC_URL"))
     event_max_age: Duration = Field(
         timedelta(hours=6), validation_alias=_env("STACKCHAIN_EVENT_MAX_AGE")
     )
@@ -118,6 +119,11 @@ class Settings(BaseSettings):
                 msg = f"{name} must be longer than zero"
                 raise ValueError(msg)
         self._check_http_limits()
+        if self.public_url is not None:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in {"http", "https"} or not parts.hostname:
+                msg = f"STACKCHAIN_PUBLIC_URL must be an http(s) URL, got {self.public_url!r}"
+                raise ValueError(msg)
         if self.spacelift_endpoint is None:
             return self
         parts = urlsplit(self.spacelift_endpoint)

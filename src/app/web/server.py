@@ -26,6 +26,7 @@ from app.web.body_guard import BODY_TIME_LIMIT, BodyGuard
 from app.web.chain_service import ChainService
 from app.web.deps import AppParts
 from app.web.error_handlers import install_error_handlers
+from app.web.loopback import LoopbackGuard
 from app.web.metrics import Metrics
 from app.web.routes import api_v1, health, metrics, webhooks
 from app.web.temporal_gateway import DEFAULT_RPC_TIMEOUT, TemporalConnector, TemporalGateway
@@ -148,7 +149,7 @@ def create_app(
     install_error_handlers(app)
     for module in (webhooks, api_v1, health, metrics):
         app.include_router(module.router)
-    # The last added runs first: log, then the token, then the body caps.
+    # The last added runs first: log, then Host and Origin, then the token, then the body caps.
     app.add_middleware(
         BodyGuard,
         caps={("POST", webhooks.PATH): webhooks.BODY_CAP},
@@ -156,5 +157,7 @@ def create_app(
         on_refusal=webhooks.count_refusals(metrics_),
     )
     app.add_middleware(ApiAuth, token=token)
+    if token is None:
+        app.add_middleware(LoopbackGuard, public_url=settings.public_url)
     app.add_middleware(RequestLog)
     return app

@@ -18,6 +18,7 @@ ALL_NAMES = (
     "STACKCHAIN_SPACELIFT_TIMEOUT", "STACKCHAIN_URL", "STACKCHAIN_EVENT_MAX_AGE",
     "STACKCHAIN_RECONCILE_INTERVAL", "STACKCHAIN_HTTP_MAX_CONNECTIONS",
     "STACKCHAIN_HTTP_KEEPALIVE_TIMEOUT", "STACKCHAIN_HTTP_SHUTDOWN_TIMEOUT",
+    "STACKCHAIN_PUBLIC_URL",
 )  # fmt: skip
 
 
@@ -45,6 +46,7 @@ def test_defaults_are_the_contracts() -> None:
     assert settings.reconcile_interval == timedelta(minutes=5)
     assert settings.webhook_secret is None
     assert settings.api_token is None
+    assert settings.public_url is None
 
 
 def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,6 +70,7 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         "STACKCHAIN_URL": "https://stackchain.acme.example",
         "STACKCHAIN_EVENT_MAX_AGE": "1h30m",
         "STACKCHAIN_RECONCILE_INTERVAL": "90s",
+        "STACKCHAIN_PUBLIC_URL": "https://stackchain.acme.example/console",
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
@@ -88,6 +91,7 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (s.event_max_age, s.reconcile_interval) == (
         timedelta(minutes=90), timedelta(seconds=90)
     )  # fmt: skip
+    assert s.public_url == "https://stackchain.acme.example/console"
     assert not s.uses_sandbox
     assert not s.embedded_temporal
 
@@ -105,6 +109,8 @@ def test_every_contract_name_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("SPACELIFT_API_KEY_ENDPOINT", "acme", "SPACELIFT_API_KEY_ENDPOINT must be a URL"),
         ("SPACELIFT_API_KEY_ENDPOINT", "http://acme.app.spacelift.io", "only for a loopback"),
         ("SPACELIFT_API_KEY_ENDPOINT", "https://acme.app.spacelift.io", "no credentials are"),
+        ("STACKCHAIN_PUBLIC_URL", "stackchain.acme.example", "STACKCHAIN_PUBLIC_URL must be an"),
+        ("STACKCHAIN_PUBLIC_URL", "ftp://acme.example", "STACKCHAIN_PUBLIC_URL must be an"),
     ],
 )
 def test_a_bad_value_is_an_error_naming_the_variable(
