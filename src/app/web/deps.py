@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from app.core.graph_source import GraphSource
 from app.web.auth import authorize, bearer, client_host
+from app.web.chain_counts import ChainCounts
 from app.web.chain_service import ChainService
 from app.web.metrics import Metrics
 from app.web.temporal_gateway import TemporalGateway
@@ -28,6 +29,7 @@ class AppParts:
     metrics: Metrics
     webhooks: WebhookHandler
     chains: ChainService
+    chain_counts: ChainCounts
     api_token: bytes | None
 
 
@@ -60,6 +62,11 @@ async def get_metrics(parts: PartsDep) -> Metrics:
     return parts.metrics
 
 
+async def get_chain_counts(parts: PartsDep) -> ChainCounts:
+    """The cached chain counts of ``/metrics``."""
+    return parts.chain_counts
+
+
 async def get_gateway(parts: PartsDep) -> TemporalGateway:
     """The way to Temporal."""
     return parts.gateway
@@ -79,4 +86,5 @@ WebhooksDep = Annotated[WebhookHandler, Depends(get_webhooks)]
 ChainsDep = Annotated[ChainService, Depends(get_chains)]
 GraphsDep = Annotated[GraphSource, Depends(get_graphs)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ChainCountsDep = Annotated[ChainCounts, Depends(get_chain_counts)]
 GatewayDep = Annotated[TemporalGateway, Depends(get_gateway)]

@@ -12,7 +12,8 @@ What the API process sees, and what it cannot:
   a lane in the worker and are counted only in ``stackchain_chains`` below;
 - chains finished: counted once per chain when an API read sees it closed;
 - ``stackchain_chains{status}``: every chain Temporal's visibility store holds, by status, read at
-  each scrape (covers chains nobody asked about; bounded by the namespace's retention).
+  most once every 5 s however often it is scraped (``app.web.chain_counts``; covers chains nobody
+  asked about; bounded by the namespace's retention).
 """
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram

@@ -23,6 +23,7 @@ from app.core.temporal_connect import connect_temporal
 from app.core.webhook_secret import resolve_webhook_secret
 from app.web.auth import ApiAuth
 from app.web.body_guard import BODY_TIME_LIMIT, BodyGuard
+from app.web.chain_counts import ChainCounts
 from app.web.chain_service import ChainService
 from app.web.deps import AppParts
 from app.web.error_handlers import install_error_handlers
@@ -131,6 +132,7 @@ def create_app(
             if spacelift_url is None
             else spacelift_url,
         ),
+        chain_counts=ChainCounts(metrics_.chains),
         api_token=token,
     )
 

@@ -1,27 +1,15 @@
-"""``GET /metrics``: Prometheus text, with the chain counts read from Temporal at each scrape."""
-
-import asyncio
+"""``GET /metrics``: Prometheus text, with the chain counts read from Temporal every few seconds."""
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.core.errors import TemporalUnavailableError
-from app.web.deps import ChainsDep, MetricsDep
-from temporal.inputs import ChainStatus
+from app.web.deps import ChainCountsDep, ChainsDep, MetricsDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics_text(chains: ChainsDep, metrics: MetricsDep) -> Response:
-    """Every metric in Prometheus' text format (a count Temporal cannot give stays as it was)."""
-    counts = await asyncio.gather(
-        *(chains.count(status) for status in ChainStatus), return_exceptions=True
-    )
-    for status, count in zip(ChainStatus, counts, strict=True):
-        if isinstance(count, TemporalUnavailableError):
-            continue
-        if isinstance(count, BaseException):
-            raise count
-        metrics.chains.labels(status=status.value).set(count)
+async def metrics_text(chains: ChainsDep, counts: ChainCountsDep, metrics: MetricsDep) -> Response:
+    """Every metric in Prometheus' text format (chain counts at most ``COUNTS_TTL`` old)."""
+    await counts.refresh(chains)
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
