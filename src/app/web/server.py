@@ -146,7 +146,15 @@ def create_app(
         graphs.problem()  # loads the file now: GraphSource logs it if it is invalid
         yield
 
-    app = FastAPI(title="stackchain", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN. /openapi.json stays.
+    app = FastAPI(
+        title="stackchain",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.parts = parts
     install_error_handlers(app)
     for module in (webhooks, api_v1, health, metrics):

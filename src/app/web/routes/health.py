@@ -1,4 +1,8 @@
-"""``/healthz`` (the process lives) and ``/readyz`` (Temporal answers and the file is valid)."""
+"""``/healthz`` (the process lives) and ``/readyz`` (Temporal answers and the file is valid).
+
+``/readyz`` is public: it says "Temporal unreachable" without naming Temporal's address or the
+error (those go to the log).
+"""
 
 from typing import Any
 
@@ -6,8 +10,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.core.errors import TemporalUnavailableError
+from app.core.logs import get_logger
 from app.web.deps import GatewayDep, GraphsDep
 
+TEMPORAL_UNREACHABLE = "Temporal unreachable"
+
+log = get_logger(__name__)
 router = APIRouter(tags=["health"])
 
 
@@ -22,11 +30,7 @@ async def healthz() -> dict[str, str]:
     responses={
         503: {
             "description": "Not ready: the reasons.",
-            "content": {
-                "application/json": {
-                    "example": {"detail": "temporal: cannot reach Temporal at 127.0.0.1:7233"}
-                }
-            },
+            "content": {"application/json": {"example": {"detail": TEMPORAL_UNREACHABLE}}},
         }
     },
 )
@@ -37,7 +41,8 @@ async def readyz(gateway: GatewayDep, graphs: GraphsDep) -> Any:  # noqa: ANN401
         client = await gateway.client()
         await gateway.bounded(client.service_client.check_health(), "the health check")
     except TemporalUnavailableError as error:
-        reasons.append(f"temporal: {error}")
+        log.warning("not ready: Temporal unreachable", detail=str(error))
+        reasons.append(TEMPORAL_UNREACHABLE)
     problem = graphs.problem()
     if problem is not None:
         reasons.append(f"dependency file: {problem}")

@@ -133,13 +133,14 @@ async def test_chain_routes(web: WebApp, client: httpx.AsyncClient) -> None:
 
 
 async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
-    """/healthz is 200; /readyz is 503 naming Temporal (unreachable) and a broken file."""
-    web = build(settings_for(tmp_path))
+    """/healthz is 200; /readyz is 503 saying "Temporal unreachable" (and nothing of Temporal's
+    address or error), and naming a broken file."""
+    web = build(settings_for(tmp_path, temporal_address="temporal.internal.example:7233"))
     async with web.client() as client:
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
         assert ready.status_code == 503
-        assert "temporal" in ready.json()["detail"]
+        assert ready.json() == {"detail": "Temporal unreachable"}
         (tmp_path / "stacks.yaml").write_text("version: 1\nstacks:\n  a:\n    depends_on: [b]\n")
         broken = await client.get("/readyz")
         assert "dependency file" in broken.json()["detail"]
@@ -149,6 +150,17 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         metrics = await client.get("/metrics")
         assert metrics.status_code == 200
         assert "stackchain_webhooks" in metrics.text
+
+
+async def test_no_page_loads_from_a_cdn(client: httpx.AsyncClient) -> None:
+    """FastAPI's /docs and /redoc pull Swagger UI and ReDoc from cdn.jsdelivr.net: they are
+    off (404); the OpenAPI document stays, and nothing served names a CDN."""
+    assert (await client.get("/docs")).status_code == 404
+    assert (await client.get("/docs/oauth2-redirect")).status_code == 404
+    assert (await client.get("/redoc")).status_code == 404
+    document = await client.get("/openapi.json")
+    assert document.status_code == 200
+    assert "cdn." not in document.text
 
 
 async def test_openapi_documents_every_route_with_examples(client: httpx.AsyncClient) -> None:
@@ -174,7 +186,9 @@ async def test_openapi_documents_every_route_with_examples(client: httpx.AsyncCl
     assert schemas["StartChainIn"]["examples"]
     webhook = paths["/webhooks/spacelift"]["post"]
     assert webhook["requestBody"]["content"]["application/json"]["examples"]
-    assert set(webhook["responses"]) >= {"200", "202", "401", "413", "422", "503"}
+    assert set(webhook["responses"]) >= {"200", "202", "401", "408", "413", "422", "503"}
+    start = paths["/api/v1/chains"]["post"]
+    assert set(start["responses"]) >= {"400", "401", "403", "408", "413"}
 
 
 async def test_invalid_requests_are_422_without_echoing_input(client: httpx.AsyncClient) -> None:
