@@ -4,8 +4,10 @@
   ``head_time_limit`` seconds (10) of the connection's start, or of the request's first byte on a
   kept-alive connection; a client still sending them is answered ``408`` and cut off, one that
   sent nothing is cut off. uvicorn waits for ever: a client sending one header byte a second
-  held a connection (and one of ``STACKCHAIN_HTTP_MAX_CONNECTIONS``) as long as it liked. The body
-  has its own deadline, kept by the app's body guard (``app.web.body_guard``) once the head is in.
+  held a connection (and one of ``STACKCHAIN_HTTP_MAX_CONNECTIONS``) as long as it liked. The
+  request's first byte is stamped in its scope (``REQUEST_STARTED``), so the app's body guard
+  (``app.web.body_guard``) counts the body's deadline from the request's start, not from the head's
+  end: head and body together get ``BODY_TIME_LIMIT``.
 - **A connection is closed lingering.** When the server closes while the client is still sending
   (the app refused its body with 413, 401 or 408), a plain close resets the connection, and the
   reset can reach the client before it has read the answer. Instead the server ends its side
@@ -17,6 +19,8 @@ import asyncio
 import json
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.web.body_guard import REQUEST_STARTED
 
 HEAD_TIME_LIMIT = 10.0
 """Seconds a request's head has to arrive in, from the connection's start or its first byte."""
@@ -132,6 +136,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     _head_timer: asyncio.TimerHandle | None = None
     _head_started = False
+    _request_started: float | None = None
     _connection: LingeringTransport | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -160,6 +165,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         """A request's first byte: on a kept-alive connection its head's deadline starts now."""
         super().on_message_begin()
         self._head_started = True
+        self._request_started = self.loop.time()
         if self._head_timer is None:
             self._arm_head_timer()
 
@@ -168,6 +174,9 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_started = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        scope = getattr(self, "scope", None)  # the app's task has not run yet: it sees the stamp
+        if scope is not None:
+            scope.setdefault("extensions", {})[REQUEST_STARTED] = self._request_started
 
     def _arm_head_timer(self) -> None:
         self._head_timer = self.loop.call_later(self.head_time_limit, self._head_too_slow)

@@ -24,6 +24,11 @@ BODY_CAP = 64 * 1024
 BODY_TIME_LIMIT = 10.0
 """Seconds from a request's start by which its body must have arrived in full."""
 
+REQUEST_STARTED = "stackchain.request_started"
+"""Scope extension: the event loop's time at the request's first byte, set by the server's
+protocol (``app.launch.http_protocol``); without it the body's deadline counts from the app's call,
+after the head."""
+
 RefusalHook = Callable[[Scope, ApiError], None]
 """Told of each refusal, after the guard has answered it (the webhook's metrics count them)."""
 
@@ -101,7 +106,9 @@ class _GuardedRequest:
         self._send = send
         self.cap = cap
         self.time_limit = time_limit
-        self.deadline = asyncio.get_running_loop().time() + time_limit
+        started = scope.get("extensions", {}).get(REQUEST_STARTED)
+        now = asyncio.get_running_loop().time()
+        self.deadline = (now if started is None else started) + time_limit
         self.on_refusal: RefusalHook | None = None
         self.received = 0
         self.complete = False

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from app.core.settings import load_settings
 from app.launch.api import uvicorn_config
 from app.launch.http_protocol import HEAD_TIME_LIMIT, GuardedHttpProtocol
+from app.web.body_guard import REQUEST_STARTED
 from tests.unit.app.launch.served import DEADLINE, serving
 
 LIMIT = 0.3
@@ -33,6 +35,12 @@ def small_app() -> FastAPI:
     @app.post("/echo")
     async def echo(request: Request) -> dict[str, int]:
         return {"length": len(await request.body())}
+
+    @app.post("/started")
+    async def started(request: Request) -> dict[str, float]:
+        """How long before the app was called the protocol stamped the request's start."""
+        stamp = request.scope["extensions"][REQUEST_STARTED]
+        return {"before_call": asyncio.get_running_loop().time() - stamp}
 
     @app.post("/refuse")
     async def refuse(request: Request) -> JSONResponse:
@@ -125,6 +133,25 @@ async def test_on_a_kept_alive_connection_each_head_has_its_deadline(port: int) 
     writer.close()
     assert served.startswith(b"HTTP/1.1 200 ")
     assert answer.startswith(b"HTTP/1.1 408 ")
+
+
+async def test_each_request_is_stamped_with_its_first_byte_for_the_body_deadline(
+    port: int,
+) -> None:
+    """The scope carries the time of the request's first byte, not of its head's end: a head
+    held back for a while shows that while in the stamp, so the body guard's deadline counts it."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"POST /started HTTP/1.1\r\n")
+    await writer.drain()
+    held = asyncio.create_task(reader.read(1))
+    done, _ = await asyncio.wait({held}, timeout=LIMIT / 3)  # the head is held back: no answer
+    assert not done
+    writer.write(b"Host: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    answer = (await asyncio.wait_for(held, DEADLINE)) + await to_the_end(reader)
+    writer.close()
+    body = answer.partition(b"\r\n\r\n")[2]
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert float(json.loads(body)["before_call"]) >= LIMIT / 3
 
 
 async def test_a_head_in_time_is_served_however_long_its_body_takes_to_be_asked_for(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from starlette.types import Message, Receive, Scope, Send
 
 from app.core.errors import ApiError
-from app.web.body_guard import BodyGuard
+from app.web.body_guard import REQUEST_STARTED, BodyGuard
 
 CAP = 1_000
 """A small cap, so examples stay cheap; the app's real caps are tested through create_app."""
@@ -168,6 +168,22 @@ async def test_a_body_that_stalls_is_408_after_the_time_limit(
     assert exchange.headers[b"connection"] == b"close"
     assert len(reader.refused) == 1  # receive raised into the app: it did not answer 200 too
     assert reader.seen == arrived
+
+
+async def test_the_deadline_counts_from_the_requests_start_when_the_server_stamps_it() -> None:
+    """A request whose head took the whole time limit (stamped by the server's protocol) gets
+    408 on its first wait for the body: head and body together get the limit, not each."""
+    reader = Reader()
+    guard = BodyGuard(reader, cap=CAP, time_limit=60.0)
+    scope = scope_for()
+    scope["extensions"] = {REQUEST_STARTED: asyncio.get_running_loop().time() - 60.0}
+
+    async with asyncio.timeout(5):  # far within the limit: only the stamp can make it 408 now
+        exchange = await drive(guard, [], scope, stall=True)
+
+    assert exchange.status == 408
+    assert "did not arrive within 60 s" in exchange.detail
+    assert len(reader.refused) == 1
 
 
 async def test_a_body_in_full_before_the_limit_is_not_timed_out_afterwards() -> None:
