@@ -14,7 +14,6 @@ from temporalio.client import Client, WorkflowHandle
 
 from spacelift import Run, RunState, TransientError
 from temporal import client as workflows
-from temporal.inputs import lane_id
 from tests.integration.conftest import (
     Engine,
     engine_with,
@@ -23,13 +22,10 @@ from tests.integration.conftest import (
     reconciling_engine,
     workflow_exists,
 )
+from tests.integration.lane_probes import after, lane_handle, no_pending_activity, scheduled
 
 GRAPH = {"database": ["network"]}
 POLL = timedelta(milliseconds=300)
-
-
-def _lane(engine: Engine, stack_id: str) -> WorkflowHandle[Any, Any]:
-    return engine.client.get_workflow_handle(lane_id(engine.task_queue, stack_id))
 
 
 def _chain_of(engine: Engine, stack_id: str, run_id: str) -> WorkflowHandle[Any, Any]:
@@ -43,21 +39,8 @@ async def _last_signal_handled(handle: WorkflowHandle[Any, Any]) -> bool:
     return any(kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED for kind in kinds[last:])
 
 
-async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
-    return not (await handle.describe()).raw_description.pending_activities
-
-
-async def _scheduled(handle: WorkflowHandle[Any, Any], activity: str) -> int:
-    events = (await handle.fetch_history()).events
-    return sum(
-        event.activity_task_scheduled_event_attributes.activity_type.name == activity
-        for event in events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    )
-
-
 async def _activity_done(handle: WorkflowHandle[Any, Any], activity: str) -> bool:
-    return await _scheduled(handle, activity) > 0 and await _no_pending_activity(handle)
+    return await scheduled(handle, activity) > 0 and await no_pending_activity(handle)
 
 
 SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
@@ -110,10 +93,10 @@ async def test_with_a_token_a_root_made_during_a_lost_trigger_is_held_for_a_boun
 
         root = spacelift.person_run("database")
         await engine.deliver(spacelift.event(root))
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _last_signal_handled(lane))
         assert await lane.query("unseen_runs", [root.id]) == []  # known, and held
-        assert await _scheduled(lane, "start_chain") == 0
+        assert await scheduled(lane, "start_chain") == 0
 
         await eventually(lambda: workflow_exists(_chain_of(engine, "database", root.id)), 15)
 
@@ -144,9 +127,9 @@ async def test_with_a_token_a_late_webhook_of_stackchains_own_run_starts_no_chai
         assert second["status"] == "succeeded"
 
         await engine.deliver(spacelift.event(ours))  # Spacelift delivers the webhook again
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _last_signal_handled(lane))
-        await eventually(lambda: _no_pending_activity(lane))
+        await eventually(lambda: no_pending_activity(lane))
 
         assert [req.run_id for req in engine.planned] == []
         assert not await workflow_exists(_chain_of(engine, "database", ours.id))
@@ -174,7 +157,7 @@ async def test_a_trigger_that_commits_after_its_call_timed_out_is_stopped(
 
     async def timing_out_first(stack_id: str, *, commit_sha: str | None = None) -> Run:
         if stack_id == "database" and not late:
-            late.append(asyncio.create_task(_after(commit, trigger(stack_id))))
+            late.append(asyncio.create_task(after(commit, trigger(stack_id))))
             msg = "timed out waiting for Spacelift"
             raise TransientError(msg, operation="runTrigger", stack_id=stack_id)
         return await trigger(stack_id, commit_sha=commit_sha)
@@ -191,11 +174,6 @@ async def test_a_trigger_that_commits_after_its_call_timed_out_is_stopped(
         return committed_late.state in {"STOPPED", "CANCELED"}
 
     await eventually(stopped, 10)
-
-
-async def _after(gate: asyncio.Event, call: Any) -> Any:
-    await gate.wait()
-    return await call
 
 
 async def test_a_request_made_while_a_trigger_was_retried_gets_a_newer_run(engine: Engine) -> None:
@@ -255,7 +233,7 @@ async def test_a_root_read_back_before_spacelift_shows_it_finished_starts_its_ch
 
         spacelift.get_run = behind_once  # type: ignore[method-assign]
         await engine.deliver(spacelift.event(root))
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _activity_done(lane, "start_chain"))
         assert not lagging  # the readback lagged once; Spacelift answers truly from now on
 

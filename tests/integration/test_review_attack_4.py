@@ -9,12 +9,10 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from spacelift import Run, RunState, TransientError
 from temporal import client as workflows
-from temporal.inputs import lane_id
 from tests.integration.conftest import (
     Engine,
     EngineFactory,
@@ -25,47 +23,24 @@ from tests.integration.conftest import (
     workflow_exists,
 )
 from tests.integration.fake_spacelift import IDENTITY
+from tests.integration.lane_probes import (
+    after,
+    idle,
+    lane_handle,
+    no_pending_activity,
+    scheduled,
+    scheduled_at_least,
+)
 
 GRAPH = {"database": ["network"]}
-
-
-def _lane(engine: Engine, stack_id: str) -> WorkflowHandle[Any, Any]:
-    return engine.client.get_workflow_handle(lane_id(engine.task_queue, stack_id))
 
 
 def _chain_of(engine: Engine, stack_id: str, run_id: str) -> WorkflowHandle[Any, Any]:
     return engine.client.get_workflow_handle(workflows.root_chain_id(stack_id, run_id))
 
 
-async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
-    return not (await handle.describe()).raw_description.pending_activities
-
-
-async def _scheduled(handle: WorkflowHandle[Any, Any], activity: str) -> int:
-    events = (await handle.fetch_history()).events
-    return sum(
-        event.activity_task_scheduled_event_attributes.activity_type.name == activity
-        for event in events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    )
-
-
 async def _activity_done(handle: WorkflowHandle[Any, Any], activity: str) -> bool:
-    return await _scheduled(handle, activity) > 0 and await _no_pending_activity(handle)
-
-
-async def _idle(handle: WorkflowHandle[Any, Any]) -> bool:
-    """No activity in flight and no timer armed: the lane waits for signals only."""
-    if not await _no_pending_activity(handle):
-        return False
-    events = (await handle.fetch_history()).events
-    started = sum(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in events)
-    ended = sum(
-        e.event_type in {EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_CANCELED}
-        for e in events
-    )
-    last = events[-1].event_type
-    return started == ended and last == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+    return await scheduled(handle, activity) > 0 and await no_pending_activity(handle)
 
 
 async def test_a_request_made_while_a_single_try_trigger_was_answered_slowly_gets_a_newer_run(
@@ -131,7 +106,7 @@ async def test_a_trigger_that_commits_after_the_late_commit_polls_is_stopped(
 
         async def timing_out_first(stack_id: str, *, commit_sha: str | None = None) -> Run:
             if stack_id == "database" and not late:
-                late.append(asyncio.create_task(_after(commit, trigger(stack_id))))
+                late.append(asyncio.create_task(after(commit, trigger(stack_id))))
                 msg = "timed out waiting for Spacelift"
                 raise TransientError(msg, operation="runTrigger", stack_id=stack_id)
             return await trigger(stack_id, commit_sha=commit_sha)
@@ -140,9 +115,9 @@ async def test_a_trigger_that_commits_after_the_late_commit_polls_is_stopped(
         result = await asyncio.wait_for(engine.run(graph_input("network", GRAPH)), 20)
         (retried,) = spacelift.runs_of("database")
         assert result["stacks"]["database"]["run_id"] == retried.id
-        lane = _lane(engine, "database")
-        await eventually(lambda: _scheduled_at_least(lane, "find_lost_runs", 1))
-        await eventually(lambda: _idle(lane))  # the lane has stopped looking at the window
+        lane = lane_handle(engine, "database")
+        await eventually(lambda: scheduled_at_least(lane, "find_lost_runs", 1))
+        await eventually(lambda: idle(lane))  # the lane has stopped looking at the window
 
         commit.set()  # Spacelift now makes the run the first try asked for
         committed_late = await asyncio.wait_for(spacelift.wait_for_run("database", 1), 15)
@@ -189,7 +164,7 @@ async def test_a_long_waiting_root_read_back_before_spacelift_shows_it_finished_
 
         spacelift.get_run = behind_once  # type: ignore[method-assign]
         await engine.deliver(spacelift.event(root))
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _activity_done(lane, "start_chain"))
         assert not lagging  # the readback lagged once; Spacelift answers truly from now on
 
@@ -218,7 +193,7 @@ async def test_a_retried_trigger_never_adopts_a_run_made_before_it_began(
 
         async def timing_out_first(stack_id: str, *, commit_sha: str | None = None) -> Run:
             if stack_id == "database" and not late:
-                late.append(asyncio.create_task(_after(commit, trigger(stack_id))))
+                late.append(asyncio.create_task(after(commit, trigger(stack_id))))
                 msg = "timed out waiting for Spacelift"
                 raise TransientError(msg, operation="runTrigger", stack_id=stack_id)
             return await trigger(stack_id, commit_sha=commit_sha)
@@ -226,9 +201,9 @@ async def test_a_retried_trigger_never_adopts_a_run_made_before_it_began(
         spacelift.trigger_run = timing_out_first  # type: ignore[method-assign]
         first = await asyncio.wait_for(engine.run(graph_input("network", GRAPH)), 20)
         assert first["status"] == "succeeded"
-        lane = _lane(engine, "database")
-        await eventually(lambda: _scheduled_at_least(lane, "find_lost_runs", 1))
-        await eventually(lambda: _idle(lane))  # the lane has stopped looking at the window
+        lane = lane_handle(engine, "database")
+        await eventually(lambda: scheduled_at_least(lane, "find_lost_runs", 1))
+        await eventually(lambda: idle(lane))  # the lane has stopped looking at the window
 
         commit.set()  # Spacelift now makes the run the first try asked for
         committed_late = await asyncio.wait_for(spacelift.wait_for_run("database", 1), 15)
@@ -240,10 +215,6 @@ async def test_a_retried_trigger_never_adopts_a_run_made_before_it_began(
         made_for_b = spacelift.runs_of("database")[2]
         assert second["stacks"]["database"]["run_id"] != committed_late.id
         assert second["stacks"]["database"]["run_id"] == made_for_b.id
-
-
-async def _scheduled_at_least(handle: WorkflowHandle[Any, Any], activity: str, n: int) -> bool:
-    return await _scheduled(handle, activity) >= n
 
 
 async def test_a_late_commit_inside_the_late_commit_polls_with_spacelift_ahead_is_stopped(
@@ -274,7 +245,7 @@ async def test_a_late_commit_inside_the_late_commit_polls_with_spacelift_ahead_i
 
         async def timing_out_first(stack_id: str, *, commit_sha: str | None = None) -> Run:
             if stack_id == "database" and not late:
-                late.append(asyncio.create_task(_after(commit, trigger(stack_id))))
+                late.append(asyncio.create_task(after(commit, trigger(stack_id))))
                 msg = "timed out waiting for Spacelift"
                 raise TransientError(msg, operation="runTrigger", stack_id=stack_id)
             return await trigger(stack_id, commit_sha=commit_sha)
@@ -283,15 +254,15 @@ async def test_a_late_commit_inside_the_late_commit_polls_with_spacelift_ahead_i
         result = await asyncio.wait_for(engine.run(graph_input("network", GRAPH)), 20)
         (retried,) = spacelift.runs_of("database")
         assert result["stacks"]["database"]["run_id"] == retried.id
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _activity_done(lane, "find_lost_runs"))  # the first look
         await asyncio.sleep(1.5)  # time passes: Spacelift is still working on the first try
-        searches = await _scheduled(lane, "find_lost_runs")
+        searches = await scheduled(lane, "find_lost_runs")
         commit.set()  # Spacelift now makes the run the first try asked for
         committed_late = await asyncio.wait_for(spacelift.wait_for_run("database", 1), 15)
 
         async def searched_again() -> bool:
-            return await _scheduled(lane, "find_lost_runs") > searches
+            return await scheduled(lane, "find_lost_runs") > searches
 
         await eventually(searched_again, 10)  # the lane still looks at the window after it
 
@@ -299,8 +270,3 @@ async def test_a_late_commit_inside_the_late_commit_polls_with_spacelift_ahead_i
             return committed_late.state in {"STOPPED", "CANCELED"}
 
         await eventually(stopped, 10)
-
-
-async def _after(gate: asyncio.Event, call: Any) -> Any:
-    await gate.wait()
-    return await call

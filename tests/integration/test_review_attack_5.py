@@ -26,7 +26,7 @@ from app.web.webhooks.events import Delivery
 from app.web.webhooks.handler import parse_event
 from spacelift import Run, TransientError
 from temporal import client as workflows
-from temporal.inputs import RunEvent, lane_id
+from temporal.inputs import RunEvent
 from tests.integration.conftest import (
     Engine,
     engine_with,
@@ -35,43 +35,15 @@ from tests.integration.conftest import (
     workflow_exists,
 )
 from tests.integration.fake_spacelift import IDENTITY
+from tests.integration.lane_probes import (
+    after,
+    idle,
+    lane_handle,
+    no_pending_activity,
+    scheduled_at_least,
+)
 
 GRAPH = {"database": ["network"]}
-
-
-def _lane(engine: Engine, stack_id: str) -> WorkflowHandle[Any, Any]:
-    return engine.client.get_workflow_handle(lane_id(engine.task_queue, stack_id))
-
-
-async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
-    return not (await handle.describe()).raw_description.pending_activities
-
-
-async def _scheduled(handle: WorkflowHandle[Any, Any], activity: str) -> int:
-    events = (await handle.fetch_history()).events
-    return sum(
-        event.activity_task_scheduled_event_attributes.activity_type.name == activity
-        for event in events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    )
-
-
-async def _scheduled_at_least(handle: WorkflowHandle[Any, Any], activity: str, n: int) -> bool:
-    return await _scheduled(handle, activity) >= n
-
-
-async def _idle(handle: WorkflowHandle[Any, Any]) -> bool:
-    """No activity in flight and no timer armed: the lane waits for signals only."""
-    if not await _no_pending_activity(handle):
-        return False
-    events = (await handle.fetch_history()).events
-    started = sum(e.event_type == EventType.EVENT_TYPE_TIMER_STARTED for e in events)
-    ended = sum(
-        e.event_type in {EventType.EVENT_TYPE_TIMER_FIRED, EventType.EVENT_TYPE_TIMER_CANCELED}
-        for e in events
-    )
-    last = events[-1].event_type
-    return started == ended and last == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
 
 def webhook_body(event: RunEvent) -> bytes:
@@ -109,11 +81,6 @@ def as_webhooks(engine: Engine) -> None:
     engine.spacelift.sink = through_the_webhook_server
 
 
-async def _after(gate: asyncio.Event, call: Any) -> Any:
-    await gate.wait()
-    return await call
-
-
 async def test_a_late_committed_lost_try_is_stopped_when_its_events_come_as_real_webhooks(
     temporal_client: Client,
 ) -> None:
@@ -143,7 +110,7 @@ async def test_a_late_committed_lost_try_is_stopped_when_its_events_come_as_real
 
         async def timing_out_first(stack_id: str, *, commit_sha: str | None = None) -> Run:
             if stack_id == "database" and not late:
-                late.append(asyncio.create_task(_after(commit, trigger(stack_id))))
+                late.append(asyncio.create_task(after(commit, trigger(stack_id))))
                 msg = "timed out waiting for Spacelift"
                 raise TransientError(msg, operation="runTrigger", stack_id=stack_id)
             return await trigger(stack_id, commit_sha=commit_sha)
@@ -152,9 +119,9 @@ async def test_a_late_committed_lost_try_is_stopped_when_its_events_come_as_real
         result = await asyncio.wait_for(engine.run(graph_input("network", GRAPH)), 20)
         (retried,) = spacelift.runs_of("database")
         assert result["stacks"]["database"]["run_id"] == retried.id
-        lane = _lane(engine, "database")
-        await eventually(lambda: _scheduled_at_least(lane, "find_lost_runs", 1))
-        await eventually(lambda: _idle(lane))  # the lane has stopped looking at the window
+        lane = lane_handle(engine, "database")
+        await eventually(lambda: scheduled_at_least(lane, "find_lost_runs", 1))
+        await eventually(lambda: idle(lane))  # the lane has stopped looking at the window
 
         commit.set()  # Spacelift now makes the run the first try asked for
         committed_late = await asyncio.wait_for(spacelift.wait_for_run("database", 1), 15)
@@ -198,8 +165,8 @@ async def test_a_chain_canceled_while_its_lane_looks_for_a_lost_run_gets_no_run(
     assert failed["status"] == "failed"
     (lost,) = spacelift.runs_of("database")
     await asyncio.wait_for(lost.done.wait(), 15)  # found and stopped by the lane
-    lane = _lane(engine, "database")
-    await eventually(lambda: _no_pending_activity(lane))
+    lane = lane_handle(engine, "database")
+    await eventually(lambda: no_pending_activity(lane))
 
     searching = asyncio.Event()
     answer = asyncio.Event()
@@ -238,7 +205,7 @@ COMMANDS = {
 
 async def _quiet(handle: WorkflowHandle[Any, Any]) -> bool:
     """No activity in flight, and the lane's last workflow task has handled everything."""
-    if not await _no_pending_activity(handle):
+    if not await no_pending_activity(handle):
         return False
     events = (await handle.fetch_history()).events
     trailing = [event.event_type for event in events]

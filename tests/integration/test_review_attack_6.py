@@ -18,7 +18,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from temporal import client as workflows
-from temporal.inputs import lane_id
 from temporal.worker import build_worker
 from tests.integration.conftest import (
     RECONCILING_POLL,
@@ -29,16 +28,9 @@ from tests.integration.conftest import (
     workflow_exists,
 )
 from tests.integration.fake_spacelift import IDENTITY
+from tests.integration.lane_probes import lane_handle, no_pending_activity
 
 GRAPH = {"database": ["network"]}
-
-
-def _lane(engine: Engine, stack_id: str) -> WorkflowHandle[Any, Any]:
-    return engine.client.get_workflow_handle(lane_id(engine.task_queue, stack_id))
-
-
-async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
-    return not (await handle.describe()).raw_description.pending_activities
 
 
 async def _handled_signals(handle: WorkflowHandle[Any, Any], n: int) -> bool:
@@ -88,11 +80,11 @@ async def test_a_redelivered_webhook_of_our_own_run_starts_no_chain_once_the_lan
         assert first["stacks"]["database"]["run_id"] == ours.id
         assert ours.triggered_by == IDENTITY
 
-        await _lane(engine, "database").terminate()  # the lane's record is lost
+        await lane_handle(engine, "database").terminate()  # the lane's record is lost
         await engine.deliver(spacelift.event(ours))  # Spacelift delivers the webhook again
-        lane = _lane(engine, "database")
+        lane = lane_handle(engine, "database")
         await eventually(lambda: _handled_signals(lane, 1))
-        await eventually(lambda: _no_pending_activity(lane))
+        await eventually(lambda: no_pending_activity(lane))
 
         assert [req.run_id for req in engine.planned] == []
         chain = engine.client.get_workflow_handle(workflows.root_chain_id("database", ours.id))
@@ -142,10 +134,10 @@ async def test_a_fresh_temporal_store_takes_no_run_of_stackchains_for_a_root(
         async with worker:
             await workflows.ensure_reconciler(temporal_client, task_queue=fresh.task_queue)
             try:
-                lane = _lane(fresh, "database")
+                lane = lane_handle(fresh, "database")
                 await eventually(lambda: workflow_exists(lane), 15)  # the run was handed over
                 await eventually(lambda: _handled_signals(lane, 1))
-                await eventually(lambda: _no_pending_activity(lane))
+                await eventually(lambda: no_pending_activity(lane))
                 assert [req.run_id for req in fresh.planned] == []
                 chain = temporal_client.get_workflow_handle(
                     workflows.root_chain_id("database", ours.id)

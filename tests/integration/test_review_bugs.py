@@ -36,6 +36,7 @@ from tests.integration.conftest import (
     workflow_exists,
 )
 from tests.integration.fake_spacelift import FakeRun
+from tests.integration.lane_probes import no_pending_activity
 
 GRAPH = {"database": ["network"]}
 ONE_RETRY = StackPolicy(retries=1, retry_backoff_seconds=0.001)
@@ -196,7 +197,7 @@ async def test_7_a_root_redelivered_after_its_chain_closed_is_done(engine: Engin
 
     assert other["status"] == "succeeded"
     database = engine.client.get_workflow_handle(lane_id(engine.task_queue, "database"))
-    await eventually(lambda: _no_pending_activity(database))
+    await eventually(lambda: no_pending_activity(database))
     assert [req.run_id for req in engine.planned] == [root.id, root.id]  # planned, then done
 
 
@@ -304,10 +305,6 @@ async def test_a_forged_root_signal_starts_nothing(engine: Engine) -> None:
         workflows.root_chain_id("database", "01FORGED")
     )
     assert not await workflow_exists(forged_chain)
-
-
-async def _no_pending_activity(handle: WorkflowHandle[Any, Any]) -> bool:
-    return not (await handle.describe()).raw_description.pending_activities
 
 
 async def _is(handle: WorkflowHandle[Any, Any], stack_id: str, state: str) -> bool:
