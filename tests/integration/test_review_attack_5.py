@@ -7,26 +7,21 @@ Spacelift, and fails on the engine at ae4c7cc. Each docstring tells how it broke
 
 Where it matters, the fake's events reach the lane the way Spacelift's webhooks reach it in
 production: as the default-shape JSON body Spacelift sends, parsed by the webhook server's own
-``parse_event``. (When the review was written the fake's sink handed lanes ``RunEvent``s built
-from the API's answer, with fields a webhook never carried through; the fake now goes through
-``parse_event`` itself, and ``as_webhooks`` below is kept as the review wrote it.)
+``parse_event``: the fake sends every event that way (when the review was written its sink
+handed lanes ``RunEvent``s built from the API's answer, with fields a webhook never carries).
 
 The review's fourth test (Spacelift's clock 150 s behind, beyond ``CLOCK_SKEW``) is left out
 until it is decided whether the engine should stop relying on timestamps there.
 """
 
 import asyncio
-import json
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from app.web.webhooks.events import Delivery
-from app.web.webhooks.handler import parse_event
 from spacelift import Run, TransientError
 from temporal import client as workflows
-from temporal.inputs import RunEvent
 from tests.integration.conftest import (
     Engine,
     engine_with,
@@ -44,41 +39,6 @@ from tests.integration.lane_probes import (
 )
 
 GRAPH = {"database": ["network"]}
-
-
-def webhook_body(event: RunEvent) -> bytes:
-    """The default-shape body Spacelift sends for ``event`` (reference/spacelift.md)."""
-    created = int(event.created_at.timestamp()) if event.created_at else None
-    stamp = int(event.timestamp.timestamp()) if event.timestamp else created
-    changed = 1 if event.has_changes else 0
-    body = {
-        "account": "acme",
-        "state": event.state,
-        "stateVersion": event.state_version or 1,
-        "timestamp": stamp,
-        "run": {
-            "id": event.run_id,
-            "branch": "main",
-            "commit": {"hash": event.commit_sha or "0" * 40},
-            "createdAt": created,
-            "delta": {"added": changed, "changed": 0, "deleted": 0, "resources": 3},
-            "triggeredBy": event.triggered_by,
-            "type": event.run_type,
-        },
-        "stack": {"id": event.stack_id, "name": event.stack_id, "labels": []},
-    }
-    return json.dumps(body).encode()
-
-
-def as_webhooks(engine: Engine) -> None:
-    """Make the fake's events reach lanes as the webhook server hands them over."""
-
-    async def through_the_webhook_server(event: RunEvent) -> None:
-        delivery = parse_event(webhook_body(event))
-        assert isinstance(delivery, Delivery)
-        await engine.deliver(delivery.event)
-
-    engine.spacelift.sink = through_the_webhook_server
 
 
 async def test_a_late_committed_lost_try_is_stopped_when_its_events_come_as_real_webhooks(
@@ -101,7 +61,6 @@ async def test_a_late_committed_lost_try_is_stopped_when_its_events_come_as_real
     fake's events sent through ``parse_event``.
     """
     async with engine_with(temporal_client, identity=IDENTITY) as engine:
-        as_webhooks(engine)
         spacelift = engine.spacelift
         spacelift.outcomes["database"] = ["FINISHED", "HANG"]
         trigger = spacelift.trigger_run
