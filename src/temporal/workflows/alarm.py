@@ -20,15 +20,19 @@ class Alarm:
         self._at: datetime | None = None
         self._timer: asyncio.Task[None] | None = None
 
-    def set(self, at: datetime | None) -> None:
-        """Make sure the alarm rings by ``at`` (None: no deadline needed)."""
+    def set(self, at: datetime | None, now: datetime | None = None) -> None:
+        """Make sure the alarm rings by ``at`` (None: no deadline needed).
+
+        ``now`` is the moment ``at`` was computed at, when that was before an await: whether a
+        timer is armed must not depend on a later activation's time (see the chain's loop).
+        """
         if at is None:
             return
         if self._timer is not None and not self._timer.done():
             if self._at is not None and self._at <= at:
                 return
             self._timer.cancel()
-        delay = (at - workflow.now()).total_seconds()
+        delay = (at - (workflow.now() if now is None else now)).total_seconds()
         if delay <= 0:
             self.rang = True
             return

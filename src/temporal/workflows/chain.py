@@ -104,8 +104,14 @@ class DependencyChainWorkflow:
         """Drive the chain until every stack is in a final state; returns the final status."""
         state = self._state
         while True:
+            # One moment per pass: the deadlines are judged at the time the pass began, also after
+            # the awaits below. Live, the activation that resumes after ``_carry_out`` can carry
+            # the time of the task that began the pass, while its replay carries its own: a
+            # deadline between the two armed a timer live and expired at once on replay, so the
+            # history did not replay (simulation seeds 19 and 109; tests/integration/test_replay.py).
+            now = workflow.now()
             self._absorb()
-            state.tick(workflow.now())
+            state.tick(now)
             await self._carry_out(state.take_effects())
             self._publish()
             if state.finished:
@@ -115,7 +121,7 @@ class DependencyChainWorkflow:
                 if not (self._has_news() and workflow.patched(KEEP_NEWS_AT_CONTINUE_AS_NEW)):
                     workflow.continue_as_new(replace(req, resume=state.snapshot()))
                 continue
-            self._alarm.set(state.next_deadline(workflow.now()))
+            self._alarm.set(state.next_deadline(now), now)
             await workflow.wait_condition(lambda: self._has_news() or self._alarm.rang)
             self._alarm.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
