@@ -108,7 +108,7 @@ class DependencyChainWorkflow:
             # the awaits below. Live, the activation that resumes after ``_carry_out`` can carry
             # the time of the task that began the pass, while its replay carries its own: a
             # deadline between the two armed a timer live and expired at once on replay, so the
-            # history did not replay (simulation seeds 19 and 109; tests/integration/test_replay.py).
+            # history did not replay (simulation seeds 19 and 109, kept in integration/histories).
             now = workflow.now()
             self._absorb()
             state.tick(now)
